@@ -1,0 +1,208 @@
+package cluster
+
+// This file owns the lab's on-disk layout and its state file: where a lab lives,
+// what is recorded about it, and reading/writing that record atomically.
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const stateFileName = "state.json"
+
+// ErrNoLab is returned when a lab has never been created (or was purged).
+var ErrNoLab = errors.New("no such lab")
+
+// State is what kraftlab records about a lab in <home>/<name>/state.json.
+type State struct {
+	Name         string      `json:"name"`
+	ClusterID    string      `json:"cluster_id"`
+	KafkaVersion string      `json:"kafka_version"`
+	RuntimeDir   string      `json:"runtime_dir"`
+	Java         string      `json:"java"`
+	Heap         string      `json:"heap"`
+	Nodes        []NodeState `json:"nodes"`
+	CreatedAt    time.Time   `json:"created_at"`
+}
+
+// NodeState is one node of the lab and, while it runs, the process serving it.
+type NodeState struct {
+	ID             int      `json:"id"`
+	Roles          []string `json:"roles"`
+	BrokerPort     int      `json:"broker_port,omitempty"`
+	ControllerPort int      `json:"controller_port,omitempty"`
+	// Process identity: a pid alone can be reused by an unrelated process, so the
+	// process start time (clock ticks after boot, /proc/<pid>/stat field 22) and the
+	// properties file on its command line are recorded and checked before signalling.
+	PID       int    `json:"pid,omitempty"`
+	StartTime uint64 `json:"start_time,omitempty"`
+}
+
+// IsBroker reports whether the node serves clients.
+func (n NodeState) IsBroker() bool { return hasRole(n.Roles, "broker") }
+
+// IsController reports whether the node is a KRaft controller (a voter).
+func (n NodeState) IsController() bool { return hasRole(n.Roles, "controller") }
+
+func hasRole(roles []string, role string) bool {
+	for _, r := range roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// BrokerAddr is the node's client listener, host:port.
+func (n NodeState) BrokerAddr() string { return loopbackAddr(n.BrokerPort) }
+
+// ControllerAddr is the node's controller listener, host:port.
+func (n NodeState) ControllerAddr() string { return loopbackAddr(n.ControllerPort) }
+
+func loopbackAddr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
+
+// BootstrapServers lists every broker's client address.
+func (s *State) BootstrapServers() []string {
+	var addrs []string
+	for _, n := range s.Nodes {
+		if n.IsBroker() {
+			addrs = append(addrs, n.BrokerAddr())
+		}
+	}
+	return addrs
+}
+
+// Brokers counts the lab's broker nodes.
+func (s *State) Brokers() int { return len(s.BootstrapServers()) }
+
+// Node returns the node with the given id.
+func (s *State) Node(id int) (*NodeState, bool) {
+	for i := range s.Nodes {
+		if s.Nodes[i].ID == id {
+			return &s.Nodes[i], true
+		}
+	}
+	return nil, false
+}
+
+var labNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// ValidateName checks a lab name: it becomes a directory name, so only [a-z0-9-].
+func ValidateName(name string) error {
+	if !labNameRE.MatchString(name) {
+		return fmt.Errorf("lab name %q: use 1-63 characters of a-z, 0-9 and '-', starting with a letter or digit", name)
+	}
+	return nil
+}
+
+// DefaultHome is $KRAFTLAB_HOME, else ~/.kraftlab.
+func DefaultHome() (string, error) {
+	if h := os.Getenv("KRAFTLAB_HOME"); h != "" {
+		return h, nil
+	}
+	u, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("find home directory (set KRAFTLAB_HOME): %w", err)
+	}
+	return filepath.Join(u, ".kraftlab"), nil
+}
+
+// Paths is the layout of one lab on disk.
+type Paths struct {
+	Dir string // <home>/<name>
+}
+
+// PathsFor returns the layout of lab name under home ("" = DefaultHome).
+func PathsFor(home, name string) (Paths, error) {
+	if err := ValidateName(name); err != nil {
+		return Paths{}, err
+	}
+	if home == "" {
+		h, err := DefaultHome()
+		if err != nil {
+			return Paths{}, err
+		}
+		home = h
+	}
+	abs, err := filepath.Abs(home)
+	if err != nil {
+		return Paths{}, fmt.Errorf("lab home %q: %w", home, err)
+	}
+	return Paths{Dir: filepath.Join(abs, name)}, nil
+}
+
+func (p Paths) StateFile() string     { return filepath.Join(p.Dir, stateFileName) }
+func (p Paths) LockFile() string      { return filepath.Join(p.Dir, ".lock") }
+func (p Paths) NodeDir(id int) string { return filepath.Join(p.Dir, "node"+strconv.Itoa(id)) }
+func (p Paths) PropertiesFile(id int) string {
+	return filepath.Join(p.NodeDir(id), "server.properties")
+}
+func (p Paths) DataDir(id int) string    { return filepath.Join(p.NodeDir(id), "data") }
+func (p Paths) LogsDir(id int) string    { return filepath.Join(p.NodeDir(id), "logs") }
+func (p Paths) ServerLog(id int) string  { return filepath.Join(p.LogsDir(id), "server.log") }
+func (p Paths) ConsoleLog(id int) string { return filepath.Join(p.NodeDir(id), "console.log") }
+func (p Paths) Log4jFile() string        { return filepath.Join(p.Dir, "log4j") }
+
+// LoadState reads a lab's state file. A missing file is ErrNoLab; a corrupt one is
+// an error that says how to recover without losing data.
+func LoadState(p Paths) (*State, error) {
+	b, err := os.ReadFile(p.StateFile())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w at %s (create it with 'kraftlab up')", ErrNoLab, p.Dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read lab state: %w", err)
+	}
+	var s State
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("lab state %s is corrupt (%v); stop any of its java processes by hand, then 'kraftlab down --purge' to start over", p.StateFile(), err)
+	}
+	if s.ClusterID == "" || len(s.Nodes) == 0 {
+		return nil, fmt.Errorf("lab state %s is incomplete (no cluster id or nodes); 'kraftlab down --purge' to start over", p.StateFile())
+	}
+	return &s, nil
+}
+
+// SaveState writes the state file atomically (temp file + rename), so a crash never
+// leaves a truncated state behind.
+func SaveState(p Paths, s *State) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(p.Dir, ".state-*.json")
+	if err != nil {
+		return fmt.Errorf("write lab state: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write lab state: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write lab state: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), p.StateFile()); err != nil {
+		return fmt.Errorf("write lab state: %w", err)
+	}
+	return nil
+}
+
+// splitList splits a comma-separated flag value, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}

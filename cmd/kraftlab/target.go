@@ -1,0 +1,44 @@
+package main
+
+// This file owns how data commands find the cluster they talk to: --brokers, else
+// the lab named by --name.
+
+import (
+	"strings"
+
+	"github.com/kraftlab/kraftlab/cluster"
+)
+
+// target is the cluster a data command talks to.
+type target struct {
+	Brokers []string // bootstrap servers
+	// ExpectBrokers is how many brokers the lab should have; 0 when --brokers points
+	// at a cluster kraftlab does not manage.
+	ExpectBrokers int
+}
+
+// resolveTarget returns --brokers when given, else the bootstrap servers of the lab.
+// A lab whose nodes are not running is an error saying so.
+func (g *globals) resolveTarget(brokers string) (target, error) {
+	if list := splitBrokers(brokers); len(list) > 0 {
+		return target{Brokers: list}, nil
+	}
+	lab, err := cluster.OpenLab(g.home, g.name)
+	if err != nil {
+		return target{}, err
+	}
+	if err := lab.RequireRunning(); err != nil {
+		return target{}, err
+	}
+	return target{Brokers: lab.State.BootstrapServers(), ExpectBrokers: lab.State.Brokers()}, nil
+}
+
+func splitBrokers(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
