@@ -27,7 +27,7 @@ func OpenLab(home, name string) (*Lab, error) {
 func (l *Lab) RequireRunning() error {
 	var down []int
 	for _, n := range l.State.Nodes {
-		if !processAlive(n) {
+		if !l.Paths.NodeAlive(n) {
 			down = append(down, n.ID)
 		}
 	}

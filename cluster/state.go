@@ -163,7 +163,7 @@ func LoadState(p Paths) (*State, error) {
 	}
 	var s State
 	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("lab state %s is corrupt (%v); stop any of its java processes by hand, then 'kraftlab down --purge' to start over", p.StateFile(), err)
+		return nil, fmt.Errorf("lab state %s is corrupt (%v); 'kraftlab down --purge' stops its nodes and removes it", p.StateFile(), err)
 	}
 	if s.ClusterID == "" || len(s.Nodes) == 0 {
 		return nil, fmt.Errorf("lab state %s is incomplete (no cluster id or nodes); 'kraftlab down --purge' to start over", p.StateFile())

@@ -5,9 +5,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -38,7 +41,11 @@ type globals struct {
 func main() {
 	g := &globals{}
 	root := newRootCommand(g)
-	err := root.Execute()
+	// Ctrl-C cancels the command's context: up stops what it started, consume and
+	// logs -f end cleanly.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := root.ExecuteContext(ctx)
+	stop()
 	if err == nil {
 		return
 	}

@@ -1,0 +1,41 @@
+# kraftlab: build, the main job (a 3-node lab with a smoke check), and the tests.
+BIN := bin/kraftlab
+GO  ?= go
+
+.PHONY: build deps lab lab-down test test-short vet fuzz clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/kraftlab
+
+# Java 17+ and Maven, installed when missing (Debian/Ubuntu, needs root or sudo).
+deps:
+	scripts/install-deps
+
+# The main job: a 3-node KRaft lab up, topic kraft-test created, smoke check passed.
+lab: deps build
+	$(BIN) up --nodes 3
+	$(BIN) topic create kraft-test --if-not-exists
+	$(BIN) smoke --topic kraft-test
+
+lab-down: build
+	$(BIN) down
+
+vet:
+	gofmt -l . | (! grep .) || (echo "gofmt needed on the files above" && exit 1)
+	$(GO) vet ./...
+
+# Unit tests only: no JVM, seconds.
+test-short:
+	$(GO) test -short -count=1 ./...
+
+# Everything: vet, unit tests, a short fuzz run, and the end-to-end suite on real brokers.
+test: deps vet
+	$(GO) test -count=1 -short ./...
+	$(MAKE) fuzz
+	$(GO) test -count=1 -timeout 45m -v ./e2e/
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzRenderOverride -fuzztime 15s ./cluster/
+
+clean:
+	rm -rf bin

@@ -1,0 +1,157 @@
+package cluster
+
+// This file owns rendering: each node's server.properties from the embedded template
+// plus --set overrides, the logging config, and the exact java command lines. The
+// output is deterministic: the same input gives byte-identical files.
+
+import (
+	"bytes"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"text/template"
+
+	"github.com/magiconair/properties"
+
+	"github.com/kraftlab/kraftlab/cluster/dist"
+	"github.com/kraftlab/kraftlab/templates"
+)
+
+var serverTemplate = template.Must(template.ParseFS(templates.FS, "server.properties.tmpl"))
+
+// Kafka's own default JVM performance flags (kafka-run-class.sh).
+var kafkaPerfFlags = []string{
+	"-server", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+	"-XX:InitiatingHeapOccupancyPercent=35", "-XX:+ExplicitGCInvokesConcurrent",
+	"-XX:MaxInlineLevel=15", "-Djava.awt.headless=true",
+}
+
+// internalReplication is the replication factor for internal and default topics on
+// a cluster of n brokers: 3, or fewer when there are fewer brokers.
+func internalReplication(n int) int { return min(3, n) }
+
+// minInsyncReplicas keeps one replica of slack: 2, or 1 on a single broker.
+func minInsyncReplicas(n int) int { return min(2, n) }
+
+// RenderProperties returns node n's server.properties for a lab laid out as nodes.
+func RenderProperties(labName string, p Paths, nodes []NodeState, n NodeState, overrides []Override) ([]byte, error) {
+	var voters []string
+	brokers := 0
+	for _, o := range nodes {
+		if o.IsController() {
+			voters = append(voters, fmt.Sprintf("%d@%s", o.ID, o.ControllerAddr()))
+		}
+		if o.IsBroker() {
+			brokers++
+		}
+	}
+	var listeners []string
+	in := map[string]any{
+		"Lab":        labName,
+		"NodeID":     n.ID,
+		"Roles":      strings.Join(n.Roles, ","),
+		"Voters":     strings.Join(voters, ","),
+		"DataDir":    p.DataDir(n.ID),
+		"Brokers":    brokers,
+		"InternalRF": internalReplication(brokers),
+		"MinISR":     minInsyncReplicas(brokers),
+	}
+	if n.IsBroker() {
+		listeners = append(listeners, "PLAINTEXT://"+n.BrokerAddr())
+		in["AdvertisedListeners"] = "PLAINTEXT://" + n.BrokerAddr()
+		in["InterBrokerListener"] = "PLAINTEXT"
+	}
+	if n.IsController() {
+		listeners = append(listeners, "CONTROLLER://"+n.ControllerAddr())
+	}
+	in["Listeners"] = strings.Join(listeners, ",")
+
+	var buf bytes.Buffer
+	if err := serverTemplate.Execute(&buf, in); err != nil {
+		return nil, fmt.Errorf("render node %d: %w", n.ID, err)
+	}
+	props := properties.NewProperties()
+	props.DisableExpansion = true // Kafka reads ${...} literally
+	if err := props.Load(buf.Bytes(), properties.UTF8); err != nil {
+		return nil, fmt.Errorf("render node %d: template output does not parse: %w", n.ID, err)
+	}
+	for _, o := range overrides {
+		if o.Node != 0 && o.Node != n.ID {
+			continue
+		}
+		if _, _, err := props.Set(o.Key, o.Value); err != nil {
+			return nil, fmt.Errorf("node %d: --set %s=%s: %w", n.ID, o.Key, o.Value, err)
+		}
+	}
+	var out bytes.Buffer
+	if _, err := props.WriteComment(&out, "# ", properties.UTF8); err != nil {
+		return nil, fmt.Errorf("render node %d: %w", n.ID, err)
+	}
+	return out.Bytes(), nil
+}
+
+// log4jConfig returns the logging config file name and body for a runtime: log4j2
+// for Kafka 4.x, log4j 1 (reload4j) for 3.x.
+func log4jConfig(major int) (name string, body []byte, err error) {
+	tmpl := "log4j2.xml.tmpl"
+	if major < 4 {
+		tmpl = "log4j.properties.tmpl"
+	}
+	body, err = templates.FS.ReadFile(tmpl)
+	return strings.TrimSuffix(tmpl, ".tmpl"), body, err
+}
+
+// log4jFlag is the JVM flag that points Kafka at the lab's logging config.
+func log4jFlag(major int, file string) string {
+	if major < 4 {
+		return "-Dlog4j.configuration=file:" + file
+	}
+	return "-Dlog4j2.configurationFile=" + file
+}
+
+// log4jPath is where the lab's logging config lives for a runtime.
+func log4jPath(p Paths, major int) string {
+	name, _, _ := log4jConfig(major)
+	return filepath.Join(p.Dir, name)
+}
+
+// serverCommand is the java command line that runs node id, the way
+// kafka-server-start.sh builds it.
+func serverCommand(rt *dist.Runtime, p Paths, heap string, id int) []string {
+	args := []string{rt.Java, "-Xmx" + heap, "-Xms" + heap}
+	args = append(args, kafkaPerfFlags...)
+	args = append(args,
+		"-Dkafka.logs.dir="+p.LogsDir(id),
+		log4jFlag(rt.Major(), log4jPath(p, rt.Major())),
+		"-cp", rt.Classpath(),
+		"kafka.Kafka", p.PropertiesFile(id),
+	)
+	return args
+}
+
+// formatCommand is the java command line that formats node id's storage, the way
+// kafka-storage.sh builds it.
+func formatCommand(rt *dist.Runtime, p Paths, clusterID string, id int) []string {
+	return []string{
+		rt.Java, "-Xmx256M", "-Djava.awt.headless=true",
+		"-Dkafka.logs.dir=" + p.LogsDir(id),
+		log4jFlag(rt.Major(), log4jPath(p, rt.Major())),
+		"-cp", rt.Classpath(),
+		"kafka.tools.StorageTool", "format", "-t", clusterID, "-c", p.PropertiesFile(id),
+	}
+}
+
+// shellQuote renders a command line the user can paste into a shell.
+func shellQuote(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if a != "" && strings.IndexFunc(a, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:+@,%", r))
+		}) < 0 {
+			q[i] = a
+			continue
+		}
+		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(q, " ")
+}

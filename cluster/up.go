@@ -1,0 +1,430 @@
+package cluster
+
+// This file owns 'up': the lifecycle as a list of named steps. For a new lab:
+// validate → runtime → preflight (ports, lock) → cluster id → render → format →
+// start → wait for quorum → wait for brokers → save state. For a stopped lab the same
+// without id, render and format: same cluster id, same data.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kraftlab/kraftlab/cluster/dist"
+)
+
+// UpResult is what 'up' reports.
+type UpResult struct {
+	State          *State       `json:"state"`
+	Created        bool         `json:"created"`         // a new lab was formatted
+	AlreadyRunning bool         `json:"already_running"` // nothing had to start
+	Timings        []StepTiming `json:"timings"`
+}
+
+// upRun carries one 'up' through its steps.
+type upRun struct {
+	o       UpOptions
+	paths   Paths
+	state   *State
+	created bool
+	rt      *dist.Runtime
+	started []*startedNode
+	steps   steps
+}
+
+// Up creates and starts a lab, or starts a stopped one, and returns once it is
+// ready. On failure the nodes it started are stopped (and a new lab is removed)
+// unless o.Retain.
+func Up(ctx context.Context, o UpOptions) (*UpResult, error) {
+	o.Normalize()
+	paths, err := PathsFor(o.Home, o.Name)
+	if err != nil {
+		return nil, err
+	}
+	r := &upRun{o: o, paths: paths, steps: steps{w: o.Progress}}
+
+	existing, err := LoadState(paths)
+	switch {
+	case errors.Is(err, ErrNoLab):
+		if err := r.planNew(); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, err
+	default:
+		if err := r.planExisting(existing); err != nil {
+			return nil, err
+		}
+		if r.allAlive() {
+			return &UpResult{State: r.state, AlreadyRunning: true}, nil
+		}
+	}
+
+	if err := r.steps.run("Preparing Kafka "+r.wantVersion()+" runtime", r.ensureRuntime); err != nil {
+		return nil, err
+	}
+	lock, err := r.preflight()
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Unlock()
+
+	if err := r.bringUp(ctx); err != nil {
+		return nil, r.cleanup(err)
+	}
+	return &UpResult{State: r.state, Created: r.created, Timings: r.steps.Timings}, nil
+}
+
+// planNew validates the options of a new lab and lays out its nodes.
+func (r *upRun) planNew() error {
+	nodes := r.o.Nodes
+	if nodes == 0 {
+		nodes = DefaultNodes
+	}
+	if err := r.o.Validate(nodes); err != nil {
+		return err
+	}
+	r.created = true
+	r.state = &State{
+		Name:  r.o.Name,
+		Heap:  r.o.Heap,
+		Nodes: planNodes(nodes, r.o.BrokerPort, r.o.ControllerPort),
+	}
+	return nil
+}
+
+// planExisting takes the recorded lab as it is; flags that would change its shape
+// are refused instead of silently ignored.
+func (r *upRun) planExisting(s *State) error {
+	if r.o.Nodes != 0 && r.o.Nodes != len(s.Nodes) {
+		return fmt.Errorf("lab %q already exists with %d nodes, not %d; 'kraftlab down --purge --name %s' removes it (and its data) so it can be created anew", s.Name, len(s.Nodes), r.o.Nodes, s.Name)
+	}
+	r.state = s
+	return nil
+}
+
+func (r *upRun) allAlive() bool {
+	for _, n := range r.state.Nodes {
+		if !r.paths.NodeAlive(n) {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *upRun) wantVersion() string {
+	if r.state.KafkaVersion != "" {
+		return r.state.KafkaVersion
+	}
+	if r.o.Runtime.Version != "" {
+		return r.o.Runtime.Version
+	}
+	if v := os.Getenv("KRAFTLAB_KAFKA_VERSION"); v != "" {
+		return v
+	}
+	return dist.DefaultVersion
+}
+
+// ensureRuntime finds (installing if needed) Java and the Kafka runtime. A stopped
+// lab keeps the version it was created with.
+func (r *upRun) ensureRuntime() error {
+	ro := r.o.Runtime
+	ro.Progress = r.o.Progress
+	if !r.created {
+		if ro.Version != "" && ro.Version != r.state.KafkaVersion {
+			return fmt.Errorf("lab %q runs Kafka %s; --kafka-version %s does not apply to an existing lab", r.state.Name, r.state.KafkaVersion, ro.Version)
+		}
+		ro.Version = r.state.KafkaVersion
+		if ro.KafkaHome == "" && !strings.HasPrefix(r.state.RuntimeDir, cacheDirOf(ro)) {
+			ro.KafkaHome = r.state.RuntimeDir
+		}
+	}
+	rt, err := dist.Ensure(context.Background(), ro)
+	if err != nil {
+		return err
+	}
+	r.rt = rt
+	r.state.KafkaVersion, r.state.RuntimeDir, r.state.Java = rt.Version, rt.Dir, rt.Java
+	return nil
+}
+
+// cacheDirOf is the runtime cache a lab's runtime came from when it was not an
+// explicit --kafka-home.
+func cacheDirOf(o dist.Options) string {
+	if o.CacheDir != "" {
+		return o.CacheDir
+	}
+	if c, err := dist.DefaultCacheDir(); err == nil {
+		return c
+	}
+	return "\x00" // matches no path
+}
+
+// preflight checks the ports of the nodes to start, then creates the lab dir and
+// takes its lock. Nothing has been written when it fails, except an empty lab dir
+// that it removes again.
+func (r *upRun) preflight() (*labLock, error) {
+	var toStart []NodeState
+	for _, n := range r.state.Nodes {
+		if !r.paths.NodeAlive(n) {
+			toStart = append(toStart, n)
+		}
+	}
+	if err := checkPortsFree(portsOf(toStart)); err != nil {
+		return nil, err
+	}
+	_, statErr := os.Stat(r.paths.Dir)
+	if err := os.MkdirAll(r.paths.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create lab dir: %w", err)
+	}
+	lock, err := lockLab(r.paths)
+	if err != nil {
+		if os.IsNotExist(statErr) {
+			os.Remove(r.paths.Dir)
+		}
+		return nil, err
+	}
+	// Another command may have created or changed the lab while we waited for the lock.
+	if s, err := LoadState(r.paths); err == nil && r.created {
+		lock.Unlock()
+		return nil, fmt.Errorf("lab %q was created by another kraftlab command meanwhile (cluster id %s); run 'kraftlab up' again", s.Name, s.ClusterID)
+	}
+	return lock, nil
+}
+
+// bringUp runs the steps that write, format, start and wait.
+func (r *upRun) bringUp(ctx context.Context) error {
+	n := len(r.state.Nodes)
+	if r.created {
+		if err := r.steps.run(fmt.Sprintf("Writing configuration (%d nodes)", n), r.writeConfig); err != nil {
+			return err
+		}
+		if err := r.steps.run(fmt.Sprintf("Formatting storage (%d nodes, cluster id %s)", n, r.state.ClusterID), func() error { return r.formatStorage(ctx) }); err != nil {
+			return err
+		}
+	} else if err := r.checkFormatted(); err != nil {
+		return err
+	}
+	if err := r.steps.run(fmt.Sprintf("Starting %d nodes", len(r.notAlive())), r.startNodes); err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, r.o.Wait)
+	defer cancel()
+	if err := r.steps.run("Waiting for the KRaft quorum", func() error { return r.waitForQuorum(wctx) }); err != nil {
+		return err
+	}
+	return r.steps.run("Waiting for brokers", func() error { return r.waitForBrokers(wctx) })
+}
+
+// writeConfig picks the cluster id and writes every node's properties, the logging
+// config, and the state file (so a later 'up' never reformats).
+func (r *upRun) writeConfig() error {
+	id, err := NewClusterID()
+	if err != nil {
+		return err
+	}
+	r.state.ClusterID = id
+	r.state.CreatedAt = time.Now().UTC().Truncate(time.Second)
+	overrides, err := ParseOverrides(r.o.Sets, len(r.state.Nodes))
+	if err != nil {
+		return err
+	}
+	name, body, err := log4jConfig(r.rt.Major())
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(r.paths.Dir, name), body, 0o600); err != nil {
+		return fmt.Errorf("write logging config: %w", err)
+	}
+	for _, n := range r.state.Nodes {
+		props, err := RenderProperties(r.state.Name, r.paths, r.state.Nodes, n, overrides)
+		if err != nil {
+			return err
+		}
+		for _, d := range []string{r.paths.NodeDir(n.ID), r.paths.DataDir(n.ID), r.paths.LogsDir(n.ID)} {
+			if err := os.MkdirAll(d, 0o700); err != nil {
+				return fmt.Errorf("node %d: %w", n.ID, err)
+			}
+		}
+		if err := os.WriteFile(r.paths.PropertiesFile(n.ID), props, 0o600); err != nil {
+			return fmt.Errorf("node %d: write properties: %w", n.ID, err)
+		}
+	}
+	return SaveState(r.paths, r.state)
+}
+
+// formatStorage runs Kafka's StorageTool on every node concurrently.
+func (r *upRun) formatStorage(ctx context.Context) error {
+	return eachNode(r.state.Nodes, func(n NodeState) error {
+		args := formatCommand(r.rt, r.paths, r.state.ClusterID, n.ID)
+		if err := runCommand(ctx, args); err != nil {
+			return fmt.Errorf("format storage for node %d: %w", n.ID, err)
+		}
+		return nil
+	})
+}
+
+// checkFormatted refuses to start a node whose storage vanished: Kafka would fail
+// with "No meta.properties found", and reformatting would silently lose data.
+func (r *upRun) checkFormatted() error {
+	var errs []error
+	for _, n := range r.state.Nodes {
+		for _, f := range []string{r.paths.PropertiesFile(n.ID), filepath.Join(r.paths.DataDir(n.ID), "meta.properties")} {
+			if _, err := os.Stat(f); err != nil {
+				errs = append(errs, fmt.Errorf("node %d: %s is missing (was the node dir deleted by hand?); 'kraftlab down --purge --name %s' and 'kraftlab up' to start over", n.ID, f, r.state.Name))
+				break
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (r *upRun) notAlive() []NodeState {
+	var out []NodeState
+	for _, n := range r.state.Nodes {
+		if !r.paths.NodeAlive(n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// startNodes launches every node that is not running and records its process.
+func (r *upRun) startNodes() error {
+	var errs []error
+	for _, n := range r.notAlive() {
+		s, err := startNode(n.ID, serverCommand(r.rt, r.paths, r.state.Heap, n.ID), r.paths.ConsoleLog(n.ID))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		r.started = append(r.started, s)
+		node, _ := r.state.Node(n.ID)
+		node.PID, node.StartTime = s.PID, s.Start
+	}
+	// Record pids at once: if this command is interrupted, 'down' can still find them.
+	if err := SaveState(r.paths, r.state); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// checkStarted fails the wait at once if a node started by this run has exited.
+func (r *upRun) checkStarted() error {
+	for _, s := range r.started {
+		if dead, exitErr := s.dead(); dead {
+			return errStop{fmt.Errorf("node %d exited during start-up (%v)%s", s.ID, exitErr, r.paths.nodeLogExcerpt(s.ID))}
+		}
+	}
+	return nil
+}
+
+func (r *upRun) waitForQuorum(ctx context.Context) error {
+	var addrs []string
+	for _, n := range r.state.Nodes {
+		if n.IsController() {
+			addrs = append(addrs, n.ControllerAddr())
+		}
+	}
+	ac, err := newAddrClients(addrs)
+	if err != nil {
+		return err
+	}
+	defer ac.Close()
+	err = poll(ctx, "KRaft quorum", pollInterval, func(ctx context.Context) (bool, string, error) {
+		if err := r.checkStarted(); err != nil {
+			return false, "", err
+		}
+		q, err := ac.describeQuorum(ctx)
+		if err != nil {
+			return false, "no controller answered DescribeQuorum", err
+		}
+		done, seen := q.caughtUp(len(addrs))
+		return done, seen, nil
+	})
+	return r.explainWait(err)
+}
+
+func (r *upRun) waitForBrokers(ctx context.Context) error {
+	var brokers []NodeState
+	var addrs []string
+	for _, n := range r.state.Nodes {
+		if n.IsBroker() {
+			brokers = append(brokers, n)
+			addrs = append(addrs, n.BrokerAddr())
+		}
+	}
+	ac, err := newAddrClients(addrs)
+	if err != nil {
+		return err
+	}
+	defer ac.Close()
+	err = poll(ctx, "brokers", pollInterval, func(ctx context.Context) (bool, string, error) {
+		if err := r.checkStarted(); err != nil {
+			return false, "", err
+		}
+		for i, n := range brokers {
+			if err := ac.brokerServing(ctx, i); err != nil {
+				return false, fmt.Sprintf("node %d broker %s not serving yet", n.ID, n.BrokerAddr()), err
+			}
+		}
+		ids, err := ac.registeredBrokers(ctx, 0)
+		if err != nil {
+			return false, "metadata request failed", err
+		}
+		if len(ids) != len(brokers) {
+			return false, fmt.Sprintf("%d of %d brokers registered: %v", len(ids), len(brokers), ids), nil
+		}
+		return true, "", nil
+	})
+	return r.explainWait(err)
+}
+
+// explainWait adds to a timed-out wait the log tail of the node that is furthest
+// from ready — the node whose own error output the user needs, not "connection
+// refused" from a client.
+func (r *upRun) explainWait(err error) error {
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	for _, n := range r.state.Nodes {
+		if !r.paths.NodeAlive(n) {
+			return fmt.Errorf("%w\nnode %d is not running:%s", err, n.ID, r.paths.nodeLogExcerpt(n.ID))
+		}
+	}
+	return fmt.Errorf("%w (deadline --wait %s)%s", err, r.o.Wait, r.paths.nodeLogExcerpt(r.state.Nodes[0].ID))
+}
+
+// cleanup undoes a failed 'up': the nodes this run started are stopped, and a lab
+// this run created is removed, unless the user asked to retain them.
+func (r *upRun) cleanup(cause error) error {
+	if r.o.Retain {
+		return fmt.Errorf("%w\n(--retain: the lab is left as it is in %s; 'kraftlab down --purge --name %s' removes it)", cause, r.paths.Dir, r.state.Name)
+	}
+	ctx := context.Background()
+	var stopErrs []error
+	for _, s := range r.started {
+		n, _ := r.state.Node(s.ID)
+		if err := r.paths.killNode(ctx, *n); err != nil {
+			stopErrs = append(stopErrs, err)
+		}
+		n.PID, n.StartTime = 0, 0
+	}
+	if err := errors.Join(stopErrs...); err != nil {
+		return fmt.Errorf("%w\nwhile stopping the started nodes: %v", cause, err)
+	}
+	if r.created {
+		if err := os.RemoveAll(r.paths.Dir); err != nil {
+			return fmt.Errorf("%w\nwhile removing the new lab: %v", cause, err)
+		}
+		return fmt.Errorf("%w\n(the new lab was removed; --retain keeps it for inspection)", cause)
+	}
+	if err := SaveState(r.paths, r.state); err != nil {
+		return fmt.Errorf("%w\nwhile saving the lab state: %v", cause, err)
+	}
+	return fmt.Errorf("%w\n(the nodes started were stopped; data is kept)", cause)
+}

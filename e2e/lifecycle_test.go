@@ -1,0 +1,182 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+type upJSON struct {
+	Name           string `json:"name"`
+	ClusterID      string `json:"cluster_id"`
+	KafkaVersion   string `json:"kafka_version"`
+	Bootstrap      string `json:"bootstrap_servers"`
+	Created        bool   `json:"created"`
+	AlreadyRunning bool   `json:"already_running"`
+}
+
+type statusJSON struct {
+	ClusterID string `json:"cluster_id"`
+	Nodes     []struct {
+		ID         int    `json:"id"`
+		State      string `json:"state"`
+		QuorumRole string `json:"quorum_role"`
+	} `json:"nodes"`
+	Quorum *struct {
+		LeaderID int32 `json:"leader_id"`
+		Voters   []struct {
+			ID int32 `json:"id"`
+		} `json:"voters"`
+	} `json:"quorum"`
+}
+
+// The lifecycle of issue 2 on one 3-node lab: up, status, a record written, down
+// (no process left), up again (same cluster id, record still there), down --purge.
+func TestLifecycleThreeNodes(t *testing.T) {
+	l := newLab(t, 3)
+
+	var up upJSON
+	decodeJSON(t, l.up(3, "-o", "json").stdout, &up)
+	if !up.Created || len(up.ClusterID) != 22 || up.Bootstrap != strings.Join(l.bootstrap(3), ",") {
+		t.Fatalf("unexpected up result: %+v", up)
+	}
+
+	st := l.status(t)
+	if st.Quorum == nil || len(st.Quorum.Voters) != 3 {
+		t.Fatalf("want 3 voters, got %+v", st.Quorum)
+	}
+	leaders := 0
+	for _, n := range st.Nodes {
+		if n.State != "running" {
+			t.Errorf("node %d is %s", n.ID, n.State)
+		}
+		if n.QuorumRole == "leader" {
+			leaders++
+		}
+	}
+	if leaders != 1 {
+		t.Errorf("want exactly one quorum leader, got %d: %+v", leaders, st.Nodes)
+	}
+
+	// A record written with our own client, acked by all replicas.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(l.bootstrap(3)...), kgo.AllowAutoTopicCreation(), kgo.DefaultProduceTopic("lifecycle"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.ProduceSync(ctx, kgo.StringRecord("survives-restart")).FirstErr(); err != nil {
+		t.Fatalf("produce: %v", err)
+	}
+	cl.Close()
+
+	if r := l.must("up", "-o", "json"); !strings.Contains(r.stdout, `"already_running": true`) {
+		t.Errorf("up on a running lab: %s", r)
+	}
+
+	l.must("down")
+	if pids := l.javaPIDs(); len(pids) != 0 {
+		t.Fatalf("java processes of the lab remain after down: %v", pids)
+	}
+	if r := l.kraftlab("status", "--check"); r.code == 0 {
+		t.Errorf("status --check passed on a stopped lab: %s", r)
+	}
+	if r := l.must("down"); !strings.Contains(r.stdout, "not running") {
+		t.Errorf("second down: %s", r)
+	}
+
+	var again upJSON
+	decodeJSON(t, l.must("up", "-o", "json").stdout, &again)
+	if again.ClusterID != up.ClusterID || again.Created {
+		t.Fatalf("restart changed the cluster: before %+v, after %+v", up, again)
+	}
+	if got := readAll(t, l.bootstrap(3), "lifecycle"); len(got) != 1 || got[0] != "survives-restart" {
+		t.Fatalf("after restart the topic holds %q, want the one record", got)
+	}
+
+	if r := l.kraftlab("up", "--nodes", "1"); r.code == 0 || !strings.Contains(r.stderr, "down --purge") {
+		t.Errorf("up --nodes 1 on a 3-node lab: %s", r)
+	}
+
+	l.must("down", "--purge")
+	if _, err := os.Stat(l.dir()); !os.IsNotExist(err) {
+		t.Errorf("lab dir still there after --purge: %v", err)
+	}
+	if pids := l.javaPIDs(); len(pids) != 0 {
+		t.Errorf("java processes remain after down --purge: %v", pids)
+	}
+}
+
+func TestSingleNode(t *testing.T) {
+	l := newLab(t, 1)
+	l.up(1)
+	st := l.status(t)
+	if st.Quorum == nil || len(st.Quorum.Voters) != 1 || st.Quorum.LeaderID != 1 {
+		t.Fatalf("want node 1 as the only voter and leader, got %+v", st.Quorum)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(l.bootstrap(1)...), kgo.AllowAutoTopicCreation(), kgo.DefaultProduceTopic("one"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := cl.ProduceSync(ctx, kgo.StringRecord("x")).FirstErr(); err != nil {
+		t.Fatalf("produce on a 1-node lab (internal topics sized to 1 broker): %v", err)
+	}
+	l.must("down", "--purge")
+}
+
+// A port taken by another program fails up before anything starts, naming the port,
+// the node and the flag, and leaves no lab behind.
+func TestPortTaken(t *testing.T) {
+	l := newLab(t, 3)
+	ln := listenOn(t, l.controllerBase+1)
+	defer ln.Close()
+	r := l.kraftlab("up", "--nodes", "3", "--broker-port", itoa(l.brokerBase), "--controller-port", itoa(l.controllerBase))
+	if r.code == 0 {
+		t.Fatalf("up succeeded with a taken port: %s", r)
+	}
+	for _, want := range []string{"port " + itoa(l.controllerBase+1), "node 2 controller listener", "--controller-port"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("error does not mention %q: %s", want, r.stderr)
+		}
+	}
+	if _, err := os.Stat(l.dir()); !os.IsNotExist(err) {
+		t.Errorf("a failed up left %s behind", l.dir())
+	}
+	if pids := l.javaPIDs(); len(pids) != 0 {
+		t.Errorf("java processes started: %v", pids)
+	}
+}
+
+func (l *lab) status(t *testing.T) statusJSON {
+	t.Helper()
+	var st statusJSON
+	decodeJSON(t, l.must("status", "--check", "-o", "json").stdout, &st)
+	return st
+}
+
+// readAll consumes a topic from the start until it has been idle for a while.
+func readAll(t *testing.T, brokers []string, topic string) []string {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var got []string
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		if ctx.Err() != nil && fs.NumRecords() == 0 {
+			return got
+		}
+		fs.EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)) })
+	}
+}
