@@ -140,7 +140,10 @@ func (ac *addrClients) describeQuorumAt(ctx context.Context, i int) (*Quorum, er
 // brokerServing checks the i-th broker listener answers ApiVersions, which it only
 // opens once the broker is registered and unfenced.
 func (ac *addrClients) brokerServing(ctx context.Context, i int) error {
-	kresp, err := ac.request(ctx, i, kmsg.NewPtrApiVersionsRequest())
+	req := kmsg.NewPtrApiVersionsRequest()
+	// v3+ requires a client name and version; an empty one is INVALID_REQUEST.
+	req.ClientSoftwareName, req.ClientSoftwareVersion = "kraftlab", "1"
+	kresp, err := ac.request(ctx, i, req)
 	if err != nil {
 		return err
 	}
