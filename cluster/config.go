@@ -38,6 +38,7 @@ type UpOptions struct {
 	Sets           []string
 	Wait           time.Duration // readiness deadline
 	Retain         bool          // keep started nodes when up fails
+	Only           []int         // start only these nodes of an existing lab (node start)
 
 	Runtime  dist.Options
 	Progress io.Writer // step progress (stderr); nil = discard

@@ -35,9 +35,10 @@ type Replica struct {
 // Lag is how far the replica's log end is behind the high watermark.
 func (q *Quorum) Lag(r Replica) int64 { return max(0, q.HighWatermark-r.LogEndOffset) }
 
-// caughtUp reports whether the quorum has a leader and all want voters have
-// replicated up to the high watermark; it describes what it saw otherwise.
-func (q *Quorum) caughtUp(want int) (bool, string) {
+// caughtUp reports whether the quorum has a leader, all want voters, and every
+// voter in mustCatchUp has replicated up to the high watermark (a voter that is
+// deliberately down is left out of that set); it describes what it saw otherwise.
+func (q *Quorum) caughtUp(want int, mustCatchUp map[int32]bool) (bool, string) {
 	if q.LeaderID < 0 {
 		return false, "no quorum leader yet"
 	}
@@ -46,6 +47,9 @@ func (q *Quorum) caughtUp(want int) (bool, string) {
 	}
 	var behind []string
 	for _, v := range q.Voters {
+		if !mustCatchUp[v.ID] {
+			continue
+		}
 		if q.HighWatermark <= 0 || v.LogEndOffset < q.HighWatermark {
 			behind = append(behind, fmt.Sprintf("%d (offset %d of %d)", v.ID, v.LogEndOffset, q.HighWatermark))
 		}
@@ -53,7 +57,7 @@ func (q *Quorum) caughtUp(want int) (bool, string) {
 	if len(behind) > 0 {
 		return false, fmt.Sprintf("leader %d, voters not caught up: %s", q.LeaderID, strings.Join(behind, ", "))
 	}
-	return true, fmt.Sprintf("leader %d, %d voters caught up", q.LeaderID, want)
+	return true, fmt.Sprintf("leader %d, %d voters caught up", q.LeaderID, len(mustCatchUp))
 }
 
 // addrClients holds one client per address, so each request goes to exactly that

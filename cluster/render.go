@@ -140,18 +140,3 @@ func formatCommand(rt *dist.Runtime, p Paths, clusterID string, id int) []string
 		"kafka.tools.StorageTool", "format", "-t", clusterID, "-c", p.PropertiesFile(id),
 	}
 }
-
-// shellQuote renders a command line the user can paste into a shell.
-func shellQuote(args []string) string {
-	q := make([]string, len(args))
-	for i, a := range args {
-		if a != "" && strings.IndexFunc(a, func(r rune) bool {
-			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:+@,%", r))
-		}) < 0 {
-			q[i] = a
-			continue
-		}
-		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-	}
-	return strings.Join(q, " ")
-}

@@ -57,8 +57,8 @@ func Render(ctx context.Context, o UpOptions) ([]RenderedNode, error) {
 			ID:             n.ID,
 			PropertiesFile: paths.PropertiesFile(n.ID),
 			Properties:     string(props),
-			FormatCommand:  shellQuote(formatCommand(rt, paths, placeholderID, n.ID)),
-			StartCommand:   shellQuote(serverCommand(rt, paths, o.Heap, n.ID)),
+			FormatCommand:  dist.QuoteCommand(formatCommand(rt, paths, placeholderID, n.ID)),
+			StartCommand:   dist.QuoteCommand(serverCommand(rt, paths, o.Heap, n.ID)),
 		})
 	}
 	return out, nil

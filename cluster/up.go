@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,7 +60,7 @@ func Up(ctx context.Context, o UpOptions) (*UpResult, error) {
 		if err := r.planExisting(existing); err != nil {
 			return nil, err
 		}
-		if r.allAlive() {
+		if len(r.toStart()) == 0 {
 			return &UpResult{State: r.state, AlreadyRunning: true}, nil
 		}
 	}
@@ -103,17 +104,38 @@ func (r *upRun) planExisting(s *State) error {
 	if r.o.Nodes != 0 && r.o.Nodes != len(s.Nodes) {
 		return fmt.Errorf("lab %q already exists with %d nodes, not %d; 'kraftlab down --purge --name %s' removes it (and its data) so it can be created anew", s.Name, len(s.Nodes), r.o.Nodes, s.Name)
 	}
+	for _, id := range r.o.Only {
+		if _, ok := s.Node(id); !ok {
+			return fmt.Errorf("node %d: no such node in lab %q (nodes 1-%d)", id, s.Name, len(s.Nodes))
+		}
+	}
 	r.state = s
 	return nil
 }
 
-func (r *upRun) allAlive() bool {
+// toStart lists the nodes this run starts: those not running, limited to o.Only
+// when set.
+func (r *upRun) toStart() []NodeState {
+	var out []NodeState
 	for _, n := range r.state.Nodes {
-		if !r.paths.NodeAlive(n) {
-			return false
+		if r.paths.NodeAlive(n) || (len(r.o.Only) > 0 && !slices.Contains(r.o.Only, n.ID)) {
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// expectedUp lists the nodes that must be ready when this run is done: the ones it
+// started and the ones already running. A paused node is not expected to answer.
+func (r *upRun) expectedUp() []NodeState {
+	var out []NodeState
+	for _, n := range r.state.Nodes {
+		if r.paths.NodeAlive(n) && !r.paths.NodePaused(n) {
+			out = append(out, n)
 		}
 	}
-	return true
+	return out
 }
 
 func (r *upRun) wantVersion() string {
@@ -168,13 +190,7 @@ func cacheDirOf(o dist.Options) string {
 // takes its lock. Nothing has been written when it fails, except an empty lab dir
 // that it removes again.
 func (r *upRun) preflight() (*labLock, error) {
-	var toStart []NodeState
-	for _, n := range r.state.Nodes {
-		if !r.paths.NodeAlive(n) {
-			toStart = append(toStart, n)
-		}
-	}
-	if err := checkPortsFree(portsOf(toStart)); err != nil {
+	if err := checkPortsFree(portsOf(r.toStart())); err != nil {
 		return nil, err
 	}
 	_, statErr := os.Stat(r.paths.Dir)
@@ -209,7 +225,7 @@ func (r *upRun) bringUp(ctx context.Context) error {
 	} else if err := r.checkFormatted(); err != nil {
 		return err
 	}
-	if err := r.steps.run(fmt.Sprintf("Starting %d nodes", len(r.notAlive())), r.startNodes); err != nil {
+	if err := r.steps.run(startingWhat(r.toStart()), r.startNodes); err != nil {
 		return err
 	}
 	wctx, cancel := context.WithTimeout(ctx, r.o.Wait)
@@ -261,7 +277,7 @@ func (r *upRun) writeConfig() error {
 func (r *upRun) formatStorage(ctx context.Context) error {
 	return eachNode(r.state.Nodes, func(n NodeState) error {
 		args := formatCommand(r.rt, r.paths, r.state.ClusterID, n.ID)
-		if err := runCommand(ctx, args); err != nil {
+		if err := dist.Run(ctx, args...); err != nil {
 			return fmt.Errorf("format storage for node %d: %w", n.ID, err)
 		}
 		return nil
@@ -283,20 +299,17 @@ func (r *upRun) checkFormatted() error {
 	return errors.Join(errs...)
 }
 
-func (r *upRun) notAlive() []NodeState {
-	var out []NodeState
-	for _, n := range r.state.Nodes {
-		if !r.paths.NodeAlive(n) {
-			out = append(out, n)
-		}
+func startingWhat(nodes []NodeState) string {
+	if len(nodes) == 1 {
+		return fmt.Sprintf("Starting node %d", nodes[0].ID)
 	}
-	return out
+	return fmt.Sprintf("Starting %d nodes", len(nodes))
 }
 
 // startNodes launches every node that is not running and records its process.
 func (r *upRun) startNodes() error {
 	var errs []error
-	for _, n := range r.notAlive() {
+	for _, n := range r.toStart() {
 		s, err := startNode(n.ID, serverCommand(r.rt, r.paths, r.state.Heap, n.ID), r.paths.ConsoleLog(n.ID))
 		if err != nil {
 			errs = append(errs, err)
@@ -325,9 +338,17 @@ func (r *upRun) checkStarted() error {
 
 func (r *upRun) waitForQuorum(ctx context.Context) error {
 	var addrs []string
-	for _, n := range r.state.Nodes {
+	voters := 0
+	mustCatchUp := make(map[int32]bool)
+	for _, n := range r.expectedUp() {
 		if n.IsController() {
 			addrs = append(addrs, n.ControllerAddr())
+			mustCatchUp[int32(n.ID)] = true
+		}
+	}
+	for _, n := range r.state.Nodes {
+		if n.IsController() {
+			voters++
 		}
 	}
 	ac, err := newAddrClients(addrs)
@@ -343,7 +364,7 @@ func (r *upRun) waitForQuorum(ctx context.Context) error {
 		if err != nil {
 			return false, "no controller answered DescribeQuorum", err
 		}
-		done, seen := q.caughtUp(len(addrs))
+		done, seen := q.caughtUp(voters, mustCatchUp)
 		return done, seen, nil
 	})
 	return r.explainWait(err)
@@ -352,7 +373,7 @@ func (r *upRun) waitForQuorum(ctx context.Context) error {
 func (r *upRun) waitForBrokers(ctx context.Context) error {
 	var brokers []NodeState
 	var addrs []string
-	for _, n := range r.state.Nodes {
+	for _, n := range r.expectedUp() {
 		if n.IsBroker() {
 			brokers = append(brokers, n)
 			addrs = append(addrs, n.BrokerAddr())
@@ -376,27 +397,30 @@ func (r *upRun) waitForBrokers(ctx context.Context) error {
 		if err != nil {
 			return false, "metadata request failed", err
 		}
-		if len(ids) != len(brokers) {
-			return false, fmt.Sprintf("%d of %d brokers registered: %v", len(ids), len(brokers), ids), nil
+		for _, n := range brokers {
+			if !slices.Contains(ids, int32(n.ID)) {
+				return false, fmt.Sprintf("broker %d not registered yet (registered: %v)", n.ID, ids), nil
+			}
 		}
 		return true, "", nil
 	})
 	return r.explainWait(err)
 }
 
-// explainWait adds to a timed-out wait the log tail of the node that is furthest
-// from ready — the node whose own error output the user needs, not "connection
+// explainWait adds to a timed-out wait the log tail of a node this run started —
+// the node's own error output, which the user needs, rather than "connection
 // refused" from a client.
 func (r *upRun) explainWait(err error) error {
-	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) || len(r.started) == 0 {
 		return err
 	}
-	for _, n := range r.state.Nodes {
-		if !r.paths.NodeAlive(n) {
-			return fmt.Errorf("%w\nnode %d is not running:%s", err, n.ID, r.paths.nodeLogExcerpt(n.ID))
+	id := r.started[0].ID
+	for _, s := range r.started {
+		if dead, _ := s.dead(); dead {
+			return fmt.Errorf("%w\nnode %d is not running:%s", err, s.ID, r.paths.nodeLogExcerpt(s.ID))
 		}
 	}
-	return fmt.Errorf("%w (deadline --wait %s)%s", err, r.o.Wait, r.paths.nodeLogExcerpt(r.state.Nodes[0].ID))
+	return fmt.Errorf("%w (deadline --wait %s)%s", err, r.o.Wait, r.paths.nodeLogExcerpt(id))
 }
 
 // cleanup undoes a failed 'up': the nodes this run started are stopped, and a lab

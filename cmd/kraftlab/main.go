@@ -94,6 +94,7 @@ KRaft cluster (no ZooKeeper, no Docker) with one command, ready when it says so.
 		newStatusCommand(g),
 		newLogsCommand(g),
 		newDownCommand(g),
+		newNodeCommand(g),
 	)
 	addDataCommands(root, g)
 	return root
