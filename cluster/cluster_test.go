@@ -102,10 +102,10 @@ func TestCheckPortsFree(t *testing.T) {
 		uses []portUse
 		want []string
 	}{
-		{name: "free port", uses: []portUse{{freePort, 1, "broker"}}},
-		{name: "taken broker port", uses: []portUse{{freePort, 1, "controller"}, {taken, 2, "broker"}},
+		{name: "free port", uses: []portUse{{"", freePort, 1, "broker"}}},
+		{name: "taken broker port", uses: []portUse{{"", freePort, 1, "controller"}, {"", taken, 2, "broker"}},
 			want: []string{"already in use", "node 2 broker listener", "--broker-port"}},
-		{name: "taken controller port", uses: []portUse{{taken, 3, "controller"}},
+		{name: "taken controller port", uses: []portUse{{"127.0.0.1", taken, 3, "controller"}},
 			want: []string{"node 3 controller listener", "--controller-port"}},
 	}
 	for _, tt := range tests {
@@ -134,7 +134,7 @@ func TestStateRoundTrip(t *testing.T) {
 	in := &State{
 		Name: "default", ClusterID: "MkU3OEVBNTcwNTJENDM2Qk", KafkaVersion: "4.1.1",
 		RuntimeDir: "/r", Java: "/usr/bin/java", Heap: "512M",
-		Nodes:     planNodes(3, 9092, 19092),
+		Nodes:     planNodes(3, "", 9092, 19092),
 		CreatedAt: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC),
 	}
 	in.Nodes[1].PID, in.Nodes[1].StartTime = 4242, 987654

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -35,6 +36,7 @@ type UpOptions struct {
 	BrokerPort     int    // base of the broker listener ports
 	ControllerPort int    // base of the controller listener ports
 	Heap           string // JVM heap per node, e.g. 512M
+	Bind           string // address every listener binds; "" = 127.0.0.1
 	Sets           []string
 	Wait           time.Duration // readiness deadline
 	Retain         bool          // keep started nodes when up fails
@@ -83,6 +85,11 @@ func (o *UpOptions) Validate(nodes int) error {
 	}
 	if o.Wait < 0 {
 		errs = append(errs, fmt.Errorf("--wait %s: must be positive", o.Wait))
+	}
+	if o.Bind != "" {
+		if ip := net.ParseIP(o.Bind); ip == nil || ip.IsUnspecified() {
+			errs = append(errs, fmt.Errorf("--bind %q: want one concrete IP address of this machine (clients are told to connect to it, so not 0.0.0.0 or ::)", o.Bind))
+		}
 	}
 	if nodes >= 1 && nodes <= MaxNodes {
 		errs = append(errs, validatePortBlocks(o.BrokerPort, o.ControllerPort, nodes)...)
@@ -203,12 +210,14 @@ func ParseOverrides(sets []string, nodes int) ([]Override, error) {
 	return out, errors.Join(errs...)
 }
 
-// planNodes lays out n combined nodes: ids 1..n, ports counting up from the bases.
-func planNodes(n, brokerBase, controllerBase int) []NodeState {
+// planNodes lays out n combined nodes on host: ids 1..n, ports counting up from
+// the bases.
+func planNodes(n int, host string, brokerBase, controllerBase int) []NodeState {
 	nodes := make([]NodeState, n)
 	for i := range nodes {
 		nodes[i] = NodeState{
 			ID:             i + 1,
+			Host:           host,
 			Roles:          []string{"broker", "controller"},
 			BrokerPort:     brokerBase + i,
 			ControllerPort: controllerBase + i,

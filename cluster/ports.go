@@ -13,6 +13,7 @@ import (
 
 // portUse is one port a node needs.
 type portUse struct {
+	Host string
 	Port int
 	Node int
 	Role string // "broker" or "controller"
@@ -30,10 +31,10 @@ func portsOf(nodes []NodeState) []portUse {
 	var uses []portUse
 	for _, n := range nodes {
 		if n.IsBroker() {
-			uses = append(uses, portUse{n.BrokerPort, n.ID, "broker"})
+			uses = append(uses, portUse{n.Host, n.BrokerPort, n.ID, "broker"})
 		}
 		if n.IsController() {
-			uses = append(uses, portUse{n.ControllerPort, n.ID, "controller"})
+			uses = append(uses, portUse{n.Host, n.ControllerPort, n.ID, "controller"})
 		}
 	}
 	return uses
@@ -43,7 +44,7 @@ func portsOf(nodes []NodeState) []portUse {
 func checkPortsFree(uses []portUse) error {
 	var errs []error
 	for _, u := range uses {
-		ln, err := net.Listen("tcp", loopbackAddr(u.Port))
+		ln, err := net.Listen("tcp", hostPort(u.Host, u.Port))
 		if err == nil {
 			ln.Close()
 			continue

@@ -31,7 +31,7 @@ func TestRenderPropertiesGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			plan := planNodes(tt.nodes, DefaultBrokerPort, DefaultControllerPort)
+			plan := planNodes(tt.nodes, "", DefaultBrokerPort, DefaultControllerPort)
 			var got bytes.Buffer
 			for _, n := range plan {
 				b, err := RenderProperties("default", p, plan, n, overrides)
@@ -112,7 +112,7 @@ func TestRenderPropertiesValues(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			plan := planNodes(tt.nodes, DefaultBrokerPort, DefaultControllerPort)
+			plan := planNodes(tt.nodes, "", DefaultBrokerPort, DefaultControllerPort)
 			b, err := RenderProperties("x", Paths{Dir: "/l"}, plan, plan[tt.node-1], overrides)
 			if err != nil {
 				t.Fatal(err)
@@ -185,7 +185,7 @@ func FuzzRenderOverride(f *testing.F) {
 	for _, s := range []string{"log.retention.ms=1", "2:a.b=c", `x=\u0041 ${y} #z !w`, "k= lead", "k=trail ", "k=:=", "k=ü€"} {
 		f.Add(s)
 	}
-	plan := planNodes(3, DefaultBrokerPort, DefaultControllerPort)
+	plan := planNodes(3, "", DefaultBrokerPort, DefaultControllerPort)
 	f.Fuzz(func(t *testing.T, set string) {
 		o, err := ParseOverride(set, 3)
 		if err != nil {

@@ -46,7 +46,7 @@ func Render(ctx context.Context, o UpOptions) ([]RenderedNode, error) {
 		return nil, err
 	}
 	const placeholderID = "<cluster-id>"
-	plan := planNodes(nodes, o.BrokerPort, o.ControllerPort)
+	plan := planNodes(nodes, o.Bind, o.BrokerPort, o.ControllerPort)
 	var out []RenderedNode
 	for _, n := range plan {
 		props, err := RenderProperties(o.Name, paths, plan, n, overrides)

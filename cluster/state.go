@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -35,10 +36,12 @@ type State struct {
 
 // NodeState is one node of the lab and, while it runs, the process serving it.
 type NodeState struct {
-	ID             int      `json:"id"`
-	Roles          []string `json:"roles"`
-	BrokerPort     int      `json:"broker_port,omitempty"`
-	ControllerPort int      `json:"controller_port,omitempty"`
+	ID    int      `json:"id"`
+	Roles []string `json:"roles"`
+	// Host is the address every listener binds; "" means 127.0.0.1.
+	Host           string `json:"host,omitempty"`
+	BrokerPort     int    `json:"broker_port,omitempty"`
+	ControllerPort int    `json:"controller_port,omitempty"`
 	// Process identity: a pid alone can be reused by an unrelated process, so the
 	// process start time (clock ticks after boot, /proc/<pid>/stat field 22) and the
 	// properties file on its command line are recorded and checked before signalling.
@@ -62,12 +65,21 @@ func hasRole(roles []string, role string) bool {
 }
 
 // BrokerAddr is the node's client listener, host:port.
-func (n NodeState) BrokerAddr() string { return loopbackAddr(n.BrokerPort) }
+func (n NodeState) BrokerAddr() string { return hostPort(n.Host, n.BrokerPort) }
 
 // ControllerAddr is the node's controller listener, host:port.
-func (n NodeState) ControllerAddr() string { return loopbackAddr(n.ControllerPort) }
+func (n NodeState) ControllerAddr() string { return hostPort(n.Host, n.ControllerPort) }
 
-func loopbackAddr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
+// DefaultBind is where every listener binds unless --bind says otherwise: a lab is
+// reachable from this machine only.
+const DefaultBind = "127.0.0.1"
+
+func hostPort(host string, port int) string {
+	if host == "" {
+		host = DefaultBind
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port))
+}
 
 // BootstrapServers lists every broker's client address.
 func (s *State) BootstrapServers() []string {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -90,10 +91,13 @@ func (r *upRun) planNew() error {
 		return err
 	}
 	r.created = true
+	if r.o.Bind != "" && !net.ParseIP(r.o.Bind).IsLoopback() {
+		fmt.Fprintf(r.o.Progress, "WARNING: --bind %s: the lab's listeners are reachable from other machines, with no authentication or encryption\n", r.o.Bind)
+	}
 	r.state = &State{
 		Name:  r.o.Name,
 		Heap:  r.o.Heap,
-		Nodes: planNodes(nodes, r.o.BrokerPort, r.o.ControllerPort),
+		Nodes: planNodes(nodes, r.o.Bind, r.o.BrokerPort, r.o.ControllerPort),
 	}
 	return nil
 }

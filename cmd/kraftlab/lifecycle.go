@@ -55,6 +55,7 @@ func addUpFlags(cmd *cobra.Command, o *cluster.UpOptions) {
 	fs.IntVar(&o.BrokerPort, "broker-port", cluster.DefaultBrokerPort, "first broker (client) port; node i listens on this+i-1")
 	fs.IntVar(&o.ControllerPort, "controller-port", cluster.DefaultControllerPort, "first controller port; node i listens on this+i-1")
 	fs.StringVar(&o.Heap, "heap", cluster.DefaultHeap, "JVM heap per node")
+	fs.StringVar(&o.Bind, "bind", cluster.DefaultBind, "address every listener binds (anything but loopback exposes the lab, with a warning)")
 	fs.StringArrayVar(&o.Sets, "set", nil, "override a broker property: key=value on every node, or NODE:key=value on one (repeatable)")
 	addRuntimeFlags(fs, &o.Runtime)
 }
