@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kraftlab/kraftlab/cluster/usage"
 )
 
 func TestNewClusterID(t *testing.T) {
@@ -69,9 +71,9 @@ func TestValidate(t *testing.T) {
 				}
 				return
 			}
-			var ve *ValidationError
+			var ve *usage.Error
 			if !errors.As(err, &ve) {
-				t.Fatalf("err = %v, want a *ValidationError", err)
+				t.Fatalf("err = %v, want a *usage.Error", err)
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kraftlab/kraftlab/cluster/usage"
+
 	"github.com/kraftlab/kraftlab/cluster/dist"
 )
 
@@ -102,27 +104,7 @@ func (o *UpOptions) Validate(nodes int) error {
 	if len(errs) == 0 {
 		return nil
 	}
-	return &ValidationError{Problems: errs}
-}
-
-// ValidationError is every problem found in a user's options, reported together.
-// Nothing has been changed when it is returned.
-type ValidationError struct {
-	Problems []error
-}
-
-func (e *ValidationError) Error() string {
-	if len(e.Problems) == 1 {
-		return e.Problems[0].Error()
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d problems:", len(e.Problems))
-	for _, p := range e.Problems {
-		for _, line := range strings.Split(p.Error(), "\n") {
-			b.WriteString("\n  - " + line)
-		}
-	}
-	return b.String()
+	return usage.Errors(errs)
 }
 
 func validatePortBlocks(broker, controller, nodes int) []error {

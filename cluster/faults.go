@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kraftlab/kraftlab/cluster/usage"
+
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -41,7 +43,7 @@ type NodeResult struct {
 // NodeOp applies one action to one node of a lab.
 func NodeOp(ctx context.Context, o NodeOptions) (*NodeResult, error) {
 	if !slices.Contains(NodeActions, o.Action) {
-		return nil, &ValidationError{Problems: []error{fmt.Errorf("action %q: want one of %s", o.Action, strings.Join(NodeActions, ", "))}}
+		return nil, usage.Errorf("action %q: want one of %s", o.Action, strings.Join(NodeActions, ", "))
 	}
 	if o.Timeout == 0 {
 		o.Timeout = 30 * time.Second
@@ -126,10 +128,10 @@ func (l *Lab) ResolveTarget(ctx context.Context, target string) (int, error) {
 	}
 	id, err := strconv.Atoi(target)
 	if err != nil {
-		return 0, &ValidationError{Problems: []error{fmt.Errorf("target %q: want a node id, 'controller' or 'leader:TOPIC/PARTITION'", target)}}
+		return 0, usage.Errorf("target %q: want a node id, 'controller' or 'leader:TOPIC/PARTITION'", target)
 	}
 	if _, ok := l.State.Node(id); !ok {
-		return 0, &ValidationError{Problems: []error{fmt.Errorf("node %d: no such node in lab %q (nodes %s)", id, l.State.Name, l.nodeIDList())}}
+		return 0, usage.Errorf("node %d: no such node in lab %q (nodes %s)", id, l.State.Name, l.nodeIDList())
 	}
 	return id, nil
 }
@@ -163,7 +165,7 @@ func (l *Lab) partitionLeader(ctx context.Context, spec string) (int, error) {
 	slash := strings.LastIndexByte(spec, '/')
 	part, err := strconv.Atoi(spec[slash+1:])
 	if slash <= 0 || err != nil || part < 0 {
-		return 0, &ValidationError{Problems: []error{fmt.Errorf("target leader:%s: want leader:TOPIC/PARTITION, e.g. leader:kraft-test/0", spec)}}
+		return 0, usage.Errorf("target leader:%s: want leader:TOPIC/PARTITION, e.g. leader:kraft-test/0", spec)
 	}
 	topic := spec[:slash]
 	var seeds []string

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kraftlab/kraftlab/cluster/step"
 )
 
 // procInfo is what /proc says about a pid.
@@ -163,7 +165,7 @@ func (p Paths) stopNode(ctx context.Context, n NodeState, timeout time.Duration)
 	}
 	tctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	err := poll(tctx, fmt.Sprintf("node %d to exit", n.ID), pollInterval, func(context.Context) (bool, string, error) {
+	err := step.Poll(tctx, fmt.Sprintf("node %d to exit", n.ID), pollInterval, func(context.Context) (bool, string, error) {
 		return !p.NodeAlive(n), "", nil
 	})
 	if err == nil {
@@ -183,7 +185,7 @@ func (p Paths) killNode(ctx context.Context, n NodeState) error {
 	}
 	kctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	return poll(kctx, fmt.Sprintf("node %d to exit after SIGKILL", n.ID), pollInterval, func(context.Context) (bool, string, error) {
+	return step.Poll(kctx, fmt.Sprintf("node %d to exit after SIGKILL", n.ID), pollInterval, func(context.Context) (bool, string, error) {
 		return !p.NodeAlive(n), "", nil
 	})
 }

@@ -167,3 +167,7 @@ func (ac *addrClients) registeredBrokers(ctx context.Context, i int) ([]int32, e
 	sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
 	return ids, nil
 }
+
+// pollInterval is short because readiness should be noticed within ~100ms; each try
+// is a cheap request on loopback.
+const pollInterval = 100 * time.Millisecond

@@ -16,15 +16,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kraftlab/kraftlab/cluster/step"
+
 	"github.com/kraftlab/kraftlab/cluster/dist"
 )
 
 // UpResult is what 'up' reports.
 type UpResult struct {
-	State          *State       `json:"state"`
-	Created        bool         `json:"created"`         // a new lab was formatted
-	AlreadyRunning bool         `json:"already_running"` // nothing had to start
-	Timings        []StepTiming `json:"timings"`
+	State          *State        `json:"state"`
+	Created        bool          `json:"created"`         // a new lab was formatted
+	AlreadyRunning bool          `json:"already_running"` // nothing had to start
+	Timings        []step.Timing `json:"timings"`
 }
 
 // upRun carries one 'up' through its steps.
@@ -35,7 +37,7 @@ type upRun struct {
 	created bool
 	rt      *dist.Runtime
 	started []*startedNode
-	steps   steps
+	steps   step.Steps
 }
 
 // Up creates and starts a lab, or starts a stopped one, and returns once it is
@@ -47,7 +49,7 @@ func Up(ctx context.Context, o UpOptions) (*UpResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &upRun{o: o, paths: paths, steps: steps{w: o.Progress}}
+	r := &upRun{o: o, paths: paths, steps: step.Steps{W: o.Progress}}
 
 	existing, err := LoadState(paths)
 	switch {
@@ -66,7 +68,7 @@ func Up(ctx context.Context, o UpOptions) (*UpResult, error) {
 		}
 	}
 
-	if err := r.steps.run("Preparing Kafka "+r.wantVersion()+" runtime", r.ensureRuntime); err != nil {
+	if err := r.steps.Run("Preparing Kafka "+r.wantVersion()+" runtime", r.ensureRuntime); err != nil {
 		return nil, err
 	}
 	lock, err := r.preflight()
@@ -220,24 +222,24 @@ func (r *upRun) preflight() (*labLock, error) {
 func (r *upRun) bringUp(ctx context.Context) error {
 	n := len(r.state.Nodes)
 	if r.created {
-		if err := r.steps.run(fmt.Sprintf("Writing configuration (%d nodes)", n), r.writeConfig); err != nil {
+		if err := r.steps.Run(fmt.Sprintf("Writing configuration (%d nodes)", n), r.writeConfig); err != nil {
 			return err
 		}
-		if err := r.steps.run(fmt.Sprintf("Formatting storage (%d nodes, cluster id %s)", n, r.state.ClusterID), func() error { return r.formatStorage(ctx) }); err != nil {
+		if err := r.steps.Run(fmt.Sprintf("Formatting storage (%d nodes, cluster id %s)", n, r.state.ClusterID), func() error { return r.formatStorage(ctx) }); err != nil {
 			return err
 		}
 	} else if err := r.checkFormatted(); err != nil {
 		return err
 	}
-	if err := r.steps.run(startingWhat(r.toStart()), r.startNodes); err != nil {
+	if err := r.steps.Run(startingWhat(r.toStart()), r.startNodes); err != nil {
 		return err
 	}
 	wctx, cancel := context.WithTimeout(ctx, r.o.Wait)
 	defer cancel()
-	if err := r.steps.run("Waiting for the KRaft quorum", func() error { return r.waitForQuorum(wctx) }); err != nil {
+	if err := r.steps.Run("Waiting for the KRaft quorum", func() error { return r.waitForQuorum(wctx) }); err != nil {
 		return err
 	}
-	return r.steps.run("Waiting for brokers", func() error { return r.waitForBrokers(wctx) })
+	return r.steps.Run("Waiting for brokers", func() error { return r.waitForBrokers(wctx) })
 }
 
 // writeConfig picks the cluster id and writes every node's properties, the logging
@@ -334,7 +336,7 @@ func (r *upRun) startNodes() error {
 func (r *upRun) checkStarted() error {
 	for _, s := range r.started {
 		if dead, exitErr := s.dead(); dead {
-			return errStop{fmt.Errorf("node %d exited during start-up (%v)%s", s.ID, exitErr, r.paths.nodeLogExcerpt(s.ID))}
+			return step.Stop(fmt.Errorf("node %d exited during start-up (%v)%s", s.ID, exitErr, r.paths.nodeLogExcerpt(s.ID)))
 		}
 	}
 	return nil
@@ -360,7 +362,7 @@ func (r *upRun) waitForQuorum(ctx context.Context) error {
 		return err
 	}
 	defer ac.Close()
-	err = poll(ctx, "KRaft quorum", pollInterval, func(ctx context.Context) (bool, string, error) {
+	err = step.Poll(ctx, "KRaft quorum", pollInterval, func(ctx context.Context) (bool, string, error) {
 		if err := r.checkStarted(); err != nil {
 			return false, "", err
 		}
@@ -388,7 +390,7 @@ func (r *upRun) waitForBrokers(ctx context.Context) error {
 		return err
 	}
 	defer ac.Close()
-	err = poll(ctx, "brokers", pollInterval, func(ctx context.Context) (bool, string, error) {
+	err = step.Poll(ctx, "brokers", pollInterval, func(ctx context.Context) (bool, string, error) {
 		if err := r.checkStarted(); err != nil {
 			return false, "", err
 		}

@@ -35,8 +35,8 @@ func TestMain(m *testing.M) {
 func run(m *testing.M) int {
 	flag.Parse()
 	if testing.Short() {
-		fmt.Println("e2e: skipped in -short mode (needs Java and real brokers)")
-		return m.Run()
+		fmt.Println("e2e: not run in -short mode (needs Java and real brokers)")
+		return 0
 	}
 	dir, err := os.MkdirTemp("", "kraftlab-e2e-bin-")
 	if err != nil {

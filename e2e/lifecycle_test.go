@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -45,6 +46,7 @@ func TestLifecycleThreeNodes(t *testing.T) {
 		t.Fatalf("unexpected up result: %+v", up)
 	}
 
+	checkLoopbackOnly(t, l, 3)
 	st := l.status(t)
 	if st.Quorum == nil || len(st.Quorum.Voters) != 3 {
 		t.Fatalf("want 3 voters, got %+v", st.Quorum)
@@ -100,6 +102,18 @@ func TestLifecycleThreeNodes(t *testing.T) {
 
 	if r := l.kraftlab("up", "--nodes", "1"); r.code == 0 || !strings.Contains(r.stderr, "down --purge") {
 		t.Errorf("up --nodes 1 on a 3-node lab: %s", r)
+	}
+
+	// A node dir deleted by hand: up refuses (no silent reformat) and says how to recover.
+	l.must("down")
+	if err := os.RemoveAll(filepath.Join(l.dir(), "node2", "data")); err != nil {
+		t.Fatal(err)
+	}
+	if r := l.kraftlab("up"); r.code == 0 || !strings.Contains(r.stderr, "node 2") || !strings.Contains(r.stderr, "meta.properties") {
+		t.Errorf("up with node 2's data deleted: %s", r)
+	}
+	if pids := l.javaPIDs(); len(pids) != 0 {
+		t.Errorf("a refused up started processes: %v", pids)
 	}
 
 	l.must("down", "--purge")

@@ -5,7 +5,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/kraftlab/kraftlab/cluster"
 	"github.com/kraftlab/kraftlab/cluster/dist"
+	"github.com/kraftlab/kraftlab/cluster/step"
 )
 
 // addRuntimeFlags binds the flags that choose the Kafka runtime.
@@ -85,7 +85,7 @@ func newUpCommand(g *globals) *cobra.Command {
 			o.Home, o.Name, o.Progress = g.home, g.name, cmd.ErrOrStderr()
 			res, err := cluster.Up(cmd.Context(), o)
 			if err != nil {
-				return asUsage(err)
+				return err
 			}
 			return printUp(cmd.OutOrStdout(), g, res)
 		},
@@ -96,27 +96,18 @@ func newUpCommand(g *globals) *cobra.Command {
 	return cmd
 }
 
-// asUsage turns a validation error (bad options, nothing changed) into exit code 2.
-func asUsage(err error) error {
-	var ve *cluster.ValidationError
-	if errors.As(err, &ve) {
-		return usageError{err}
-	}
-	return err
-}
-
 func printUp(w io.Writer, g *globals, res *cluster.UpResult) error {
 	s := res.State
 	if g.output == "json" {
 		return printJSON(w, struct {
-			Name           string               `json:"name"`
-			ClusterID      string               `json:"cluster_id"`
-			KafkaVersion   string               `json:"kafka_version"`
-			Bootstrap      string               `json:"bootstrap_servers"`
-			Nodes          []cluster.NodeState  `json:"nodes"`
-			Created        bool                 `json:"created"`
-			AlreadyRunning bool                 `json:"already_running"`
-			Timings        []cluster.StepTiming `json:"timings,omitempty"`
+			Name           string              `json:"name"`
+			ClusterID      string              `json:"cluster_id"`
+			KafkaVersion   string              `json:"kafka_version"`
+			Bootstrap      string              `json:"bootstrap_servers"`
+			Nodes          []cluster.NodeState `json:"nodes"`
+			Created        bool                `json:"created"`
+			AlreadyRunning bool                `json:"already_running"`
+			Timings        []step.Timing       `json:"timings,omitempty"`
 		}{s.Name, s.ClusterID, s.KafkaVersion, strings.Join(s.BootstrapServers(), ","), s.Nodes, res.Created, res.AlreadyRunning, res.Timings})
 	}
 	verb := "is ready"
@@ -149,7 +140,7 @@ func newRenderCommand(g *globals) *cobra.Command {
 			o.Home, o.Name, o.Progress = g.home, g.name, cmd.ErrOrStderr()
 			nodes, err := cluster.Render(cmd.Context(), o)
 			if err != nil {
-				return asUsage(err)
+				return err
 			}
 			w := cmd.OutOrStdout()
 			if g.output == "json" {

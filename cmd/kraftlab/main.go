@@ -13,6 +13,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/kraftlab/kraftlab/cluster/usage"
 )
 
 // Exit codes: 1 for an error, 2 for a usage mistake (bad flag or argument).
@@ -50,11 +52,18 @@ func main() {
 		return
 	}
 	fmt.Fprintf(os.Stderr, "ERROR: %v\n", err)
+	os.Exit(exitCode(err))
+}
+
+// exitCode is 2 when the invocation was wrong (a bad flag, argument or option;
+// nothing was changed), else 1.
+func exitCode(err error) int {
 	var ue usageError
-	if errors.As(err, &ue) {
-		os.Exit(exitUsage)
+	var ce *usage.Error
+	if errors.As(err, &ue) || errors.As(err, &ce) {
+		return exitUsage
 	}
-	os.Exit(exitError)
+	return exitError
 }
 
 func newRootCommand(g *globals) *cobra.Command {

@@ -38,7 +38,7 @@ TARGET: a node id, 'controller' (the current KRaft quorum leader), or
 			o.Home, o.Name, o.Action, o.Target, o.Progress = g.home, g.name, args[0], args[1], cmd.ErrOrStderr()
 			res, err := cluster.NodeOp(cmd.Context(), o)
 			if err != nil {
-				return asUsage(err)
+				return err
 			}
 			if g.output == "json" {
 				return printJSON(cmd.OutOrStdout(), res)

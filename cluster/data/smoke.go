@@ -1,0 +1,339 @@
+package data
+
+// This file owns the smoke check: prepare a healthy topic, produce numbered
+// records with acks=all and idempotence, read them back with a fresh consumer
+// group, verify each one, and report throughput and latency.
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kraftlab/kraftlab/cluster/step"
+	"github.com/kraftlab/kraftlab/cluster/usage"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+const (
+	// The smoke run's defaults; kraft-test is the tutorial's topic.
+	DefaultSmokeTopic      = "kraft-test"
+	DefaultSmokeRecords    = 10000
+	DefaultSmokeRecordSize = 256
+	// MaxRecordSize stays under Kafka's default max.message.bytes (1 MiB and a
+	// bit), which caps a batch, and so a single record.
+	MaxRecordSize = 1000 * 1000
+
+	// healthWait covers a topic created a moment ago: every broker must learn of
+	// it and elect its leaders.
+	healthWait     = 30 * time.Second
+	healthInterval = 200 * time.Millisecond
+	// smokeIdle ends the read-back when nothing more arrives; by then whatever is
+	// missing is lost. It includes joining the group, which Kafka delays by
+	// group.initial.rebalance.delay.ms (3s by default).
+	smokeIdle = 15 * time.Second
+)
+
+// SmokeOptions configures a smoke run. Zero values take the defaults.
+type SmokeOptions struct {
+	Topic             string
+	Records           int
+	RecordSize        int   // bytes per record value, at least MinRecordSize
+	Partitions        int32 // for a topic smoke creates; an existing one is used as it is
+	ReplicationFactor int16 // likewise; default DefaultReplication(brokers)
+	// ExpectBrokers fails the run unless the cluster's metadata lists at least this
+	// many brokers; 0 skips the check (a cluster kraftlab does not manage).
+	ExpectBrokers int
+	Progress      io.Writer // step lines, as the lab commands print them; nil for none
+}
+
+func (o SmokeOptions) withDefaults() SmokeOptions {
+	if o.Topic == "" {
+		o.Topic = DefaultSmokeTopic
+	}
+	if o.Records == 0 {
+		o.Records = DefaultSmokeRecords
+	}
+	if o.RecordSize == 0 {
+		o.RecordSize = DefaultSmokeRecordSize
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	return o
+}
+
+func (o SmokeOptions) validate() error {
+	var problems []error
+	if err := ValidateTopicName(o.Topic); err != nil {
+		problems = append(problems, err)
+	}
+	if o.Records < 1 {
+		problems = append(problems, fmt.Errorf("records %d: want at least 1", o.Records))
+	}
+	if o.RecordSize < MinRecordSize || o.RecordSize > MaxRecordSize {
+		problems = append(problems, fmt.Errorf("record size %d: want %d to %d bytes", o.RecordSize, MinRecordSize, MaxRecordSize))
+	}
+	if o.Partitions < 0 {
+		problems = append(problems, fmt.Errorf("partitions %d: want at least 1", o.Partitions))
+	}
+	if o.ReplicationFactor < 0 {
+		problems = append(problems, fmt.Errorf("replication factor %d: want at least 1", o.ReplicationFactor))
+	}
+	if o.ExpectBrokers < 0 {
+		problems = append(problems, fmt.Errorf("expected brokers %d: want 0 or more", o.ExpectBrokers))
+	}
+	return usage.Errors(problems)
+}
+
+// SmokeReport is what a smoke run measured and found.
+type SmokeReport struct {
+	Topic             string `json:"topic"`
+	Run               string `json:"run"` // tells this run's records from earlier runs'
+	Brokers           int    `json:"brokers"`
+	Partitions        int    `json:"partitions"`
+	ReplicationFactor int    `json:"replication_factor"`
+	TopicCreated      bool   `json:"topic_created"`
+	Records           int    `json:"records"`
+	RecordSize        int    `json:"record_size"`
+	Group             string `json:"group"`
+
+	// Throughput and latency of producing. Latency runs from handing a record to
+	// the client until its acknowledgement; records are handed over as fast as the
+	// client takes them, so it includes time queued behind earlier records, as in
+	// kafka-producer-perf-test.
+	ProduceSeconds float64 `json:"produce_seconds"`
+	RecordsPerSec  float64 `json:"records_per_sec"`
+	MBPerSec       float64 `json:"mb_per_sec"` // 10^6 bytes of record values per second
+	LatencyP50Ms   float64 `json:"latency_p50_ms"`
+	LatencyP99Ms   float64 `json:"latency_p99_ms"`
+	LatencyMaxMs   float64 `json:"latency_max_ms"`
+	ConsumeSeconds float64 `json:"consume_seconds"`
+
+	Verification Verification `json:"verification"`
+	Passed       bool         `json:"passed"`
+}
+
+// Smoke runs the smoke check against the cluster at brokers. It returns an error
+// if the cluster is unhealthy, a record fails to produce, or any acknowledged
+// record is lost, duplicated, reordered or corrupted; the report holds whatever
+// was measured up to then.
+func Smoke(ctx context.Context, brokers []string, o SmokeOptions) (SmokeReport, error) {
+	o = o.withDefaults()
+	rep := SmokeReport{Topic: o.Topic, Records: o.Records, RecordSize: o.RecordSize}
+	if err := o.validate(); err != nil {
+		return rep, err
+	}
+	rep.Run = strings.ToLower(rand.Text()[:runIDLen])
+	rep.Group = "kraftlab-smoke-" + rep.Run
+
+	admin, err := NewClient(brokers)
+	if err != nil {
+		return rep, err
+	}
+	defer admin.Close()
+
+	verifier := NewVerifier(rep.Run)
+	var ends map[int32]int64
+	steps := step.Steps{W: o.Progress}
+	err = steps.Run("Preparing topic "+o.Topic, func() error {
+		return prepareSmokeTopic(ctx, admin, o, &rep)
+	})
+	if err == nil {
+		err = steps.Run(fmt.Sprintf("Producing %d records of %d bytes", o.Records, o.RecordSize), func() (err error) {
+			ends, err = smokeProduce(ctx, brokers, o, verifier, &rep)
+			return err
+		})
+	}
+	if err == nil {
+		err = steps.Run("Reading them back with consumer group "+rep.Group, func() error {
+			return smokeConsume(ctx, brokers, admin, o.Topic, rep.Group, ends, verifier, &rep)
+		})
+	}
+	rep.Verification = verifier.Result()
+	if err != nil {
+		return rep, fmt.Errorf("smoke on topic %q: %w", o.Topic, err)
+	}
+	if err := rep.Verification.Err(); err != nil {
+		return rep, fmt.Errorf("smoke on topic %q: %w", o.Topic, err)
+	}
+	rep.Passed = true
+	return rep, nil
+}
+
+// prepareSmokeTopic creates the topic if it is missing and waits until the
+// cluster and the topic are healthy.
+func prepareSmokeTopic(ctx context.Context, cl *kgo.Client, o SmokeOptions, rep *SmokeReport) error {
+	meta, err := metadata(ctx, cl, o.Topic)
+	if err != nil {
+		return err
+	}
+	rf := o.ReplicationFactor
+	if rf == 0 {
+		rf = DefaultReplication(len(meta.Brokers))
+	}
+	created, err := CreateTopic(ctx, cl, TopicSpec{
+		Name:              o.Topic,
+		Partitions:        o.Partitions,
+		ReplicationFactor: rf,
+		// With two in-sync copies required, an acknowledged record survives the
+		// loss of any one broker; one copy is all a single-broker cluster has.
+		Configs:     map[string]string{"min.insync.replicas": strconv.Itoa(int(min(2, rf)))},
+		IfNotExists: true,
+	})
+	if err != nil {
+		return err
+	}
+	rep.TopicCreated = created.Created
+	brokers, topic, err := waitHealthy(ctx, cl, o.Topic, o.ExpectBrokers)
+	if err != nil {
+		return err
+	}
+	rep.Brokers, rep.Partitions, rep.ReplicationFactor = brokers, len(topic.Partitions), topic.ReplicationFactor
+	return nil
+}
+
+// waitHealthy waits until the cluster lists at least expectBrokers brokers (when
+// more than 0) and every partition of topic has a leader and all its replicas in
+// sync. On timeout the error says what was wrong at the last look.
+func waitHealthy(ctx context.Context, cl *kgo.Client, topic string, expectBrokers int) (int, Topic, error) {
+	ctx, cancel := context.WithTimeout(ctx, healthWait)
+	defer cancel()
+	var brokers int
+	var info Topic
+	err := step.Poll(ctx, "cluster health", healthInterval, func(ctx context.Context) (bool, string, error) {
+		meta, t, err := topicMetadata(ctx, cl, topic)
+		if err != nil {
+			return false, "", fmt.Errorf("topic %s: %w", topic, err)
+		}
+		brokers, info = len(meta.Brokers), topicFromMetadata(t)
+		problems := healthProblems(brokers, expectBrokers, info)
+		return len(problems) == 0, strings.Join(problems, "; "), nil
+	})
+	if err != nil {
+		return 0, Topic{}, err
+	}
+	return brokers, info, nil
+}
+
+// healthProblems lists what keeps the topic from taking acks=all writes safely.
+func healthProblems(brokers, expectBrokers int, t Topic) []string {
+	var problems []string
+	if expectBrokers > 0 && brokers < expectBrokers {
+		problems = append(problems, fmt.Sprintf("cluster metadata lists %d of %d brokers", brokers, expectBrokers))
+	}
+	for _, p := range t.Partitions {
+		switch {
+		case p.Error != "":
+			problems = append(problems, fmt.Sprintf("partition %d: %s", p.Partition, p.Error))
+		case p.Leader < 0:
+			problems = append(problems, fmt.Sprintf("partition %d has no leader", p.Partition))
+		case len(p.ISR) < len(p.Replicas):
+			problems = append(problems, fmt.Sprintf("partition %d: in-sync replicas %v are fewer than replicas %v", p.Partition, p.ISR, p.Replicas))
+		}
+	}
+	return problems
+}
+
+// smokeProduce sends the numbered records and returns, per partition written, the
+// offset of the last acknowledged record: where reading back may stop.
+func smokeProduce(ctx context.Context, brokers []string, o SmokeOptions, v *Verifier, rep *SmokeReport) (map[int32]int64, error) {
+	opts, err := producerOptions("all")
+	if err != nil {
+		return nil, err
+	}
+	cl, err := NewClient(brokers, append(opts, kgo.RecordDeliveryTimeout(deliveryTimeout))...)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+
+	ends := make(map[int32]int64)
+	latencies := make([]time.Duration, 0, o.Records)
+	start := time.Now()
+	failed, err := sendAll(ctx, cl, o.Records,
+		func(i int) *kgo.Record {
+			// The key spreads records over the partitions; the seq is in the value.
+			return &kgo.Record{Topic: o.Topic, Key: strconv.AppendInt(nil, int64(i), 10), Value: encodePayload(rep.Run, int64(i), o.RecordSize)}
+		},
+		func(i int, r *kgo.Record, latency time.Duration) {
+			v.Acked(int64(i), r.Partition)
+			latencies = append(latencies, latency)
+			ends[r.Partition] = max(ends[r.Partition], r.Offset)
+		})
+	elapsed := time.Since(start)
+	acked := len(latencies)
+	rep.ProduceSeconds = elapsed.Seconds()
+	rep.RecordsPerSec = float64(acked) / elapsed.Seconds()
+	rep.MBPerSec = float64(acked*o.RecordSize) / 1e6 / elapsed.Seconds()
+	if acked > 0 {
+		slices.Sort(latencies)
+		rep.LatencyP50Ms = millis(percentile(latencies, 50))
+		rep.LatencyP99Ms = millis(percentile(latencies, 99))
+		rep.LatencyMaxMs = millis(latencies[acked-1])
+	}
+	switch {
+	case failed >= 0:
+		return nil, fmt.Errorf("record seq %d failed: %w; %d of %d acknowledged", failed, err, acked, o.Records)
+	case err != nil:
+		return nil, fmt.Errorf("produce: %w; %d of %d acknowledged", err, acked, o.Records)
+	}
+	return ends, nil
+}
+
+// percentile is the nearest-rank percentile of sorted, which is not empty.
+func percentile(sorted []time.Duration, p int) time.Duration {
+	rank := (p*len(sorted) + 99) / 100 // ceil(p/100 * n)
+	return sorted[max(rank, 1)-1]
+}
+
+func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// smokeConsume reads the topic from the beginning with a fresh group until every
+// partition written is read up to its last acknowledged offset, or nothing more
+// arrives. It commits what it read, which exercises the group coordinator and
+// __consumer_offsets, then deletes the group so runs do not pile up groups.
+func smokeConsume(ctx context.Context, brokers []string, admin *kgo.Client, topic, group string, ends map[int32]int64, v *Verifier, rep *SmokeReport) error {
+	start := time.Now()
+	if err := readBack(ctx, brokers, topic, group, ends, v); err != nil {
+		return err
+	}
+	rep.ConsumeSeconds = time.Since(start).Seconds()
+	if _, err := kadm.NewClient(admin).DeleteGroup(ctx, group); err != nil {
+		return fmt.Errorf("delete consumer group %q: %w", group, err)
+	}
+	return nil
+}
+
+// readBack feeds the verifier; its consumer is closed, leaving the group, before
+// it returns.
+func readBack(ctx context.Context, brokers []string, topic, group string, ends map[int32]int64, v *Verifier) error {
+	cl, err := newConsumer(brokers, topic, kgo.NewOffset().AtStart(), group)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	pending := maps.Clone(ends)
+	err = pollRecords(ctx, cl, smokeIdle, func(r *kgo.Record) (bool, error) {
+		v.Read(r.Partition, r.Offset, r.Value)
+		cl.MarkCommitRecords(r)
+		if end, ok := pending[r.Partition]; ok && r.Offset >= end {
+			delete(pending, r.Partition)
+		}
+		return len(pending) > 0, nil
+	})
+	// pollRecords stops quietly when ctx ends; here that means the run was cut short.
+	err = errors.Join(err, ctx.Err(), commitMarked(ctx, cl))
+	if err != nil {
+		return fmt.Errorf("read back: %w", err)
+	}
+	return nil
+}
