@@ -144,7 +144,7 @@ func (l *Lab) quorumLeader(ctx context.Context) (int, error) {
 		}
 	}
 	if len(addrs) == 0 {
-		return 0, fmt.Errorf("no controller of lab %q is running", l.State.Name)
+		return 0, fmt.Errorf("lab %q has no controller running; 'kraftlab up' starts its nodes", l.State.Name)
 	}
 	ac, err := newAddrClients(addrs)
 	if err != nil {
@@ -175,7 +175,7 @@ func (l *Lab) partitionLeader(ctx context.Context, spec string) (int, error) {
 		}
 	}
 	if len(seeds) == 0 {
-		return 0, fmt.Errorf("no broker of lab %q is running", l.State.Name)
+		return 0, fmt.Errorf("lab %q has no broker running; 'kraftlab up' starts its nodes", l.State.Name)
 	}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DialTimeout(2*time.Second))
 	if err != nil {

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kraftlab/kraftlab/cluster/usage"
 )
 
 const stateFileName = "state.json"
@@ -110,7 +112,7 @@ var labNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 // ValidateName checks a lab name: it becomes a directory name, so only [a-z0-9-].
 func ValidateName(name string) error {
 	if !labNameRE.MatchString(name) {
-		return fmt.Errorf("lab name %q: use 1-63 characters of a-z, 0-9 and '-', starting with a letter or digit", name)
+		return usage.Errorf("lab name %q: use 1-63 characters of a-z, 0-9 and '-', starting with a letter or digit", name)
 	}
 	return nil
 }

@@ -113,8 +113,8 @@ func TestLabDirNotWritable(t *testing.T) {
 	l := &lab{t: t, home: file, name: "e2e"}
 	l.brokerBase, l.controllerBase = freePortBlocks(t, 1)
 	r := l.kraftlab("up", "--nodes", "1", "--broker-port", itoa(l.brokerBase), "--controller-port", itoa(l.controllerBase))
-	if r.code == 0 || !strings.Contains(r.stderr, "create lab dir") {
-		t.Fatalf("want a 'create lab dir' error: %s", r)
+	if r.code == 0 || !strings.Contains(r.stderr, file) || !strings.Contains(r.stderr, "not a directory") {
+		t.Fatalf("want an error naming %s as not a directory: %s", file, r)
 	}
 }
 

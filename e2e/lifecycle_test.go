@@ -76,6 +76,8 @@ func TestLifecycleThreeNodes(t *testing.T) {
 	}
 	cl.Close()
 
+	checkDataPath(t, l)
+
 	if r := l.must("up", "-o", "json"); !strings.Contains(r.stdout, `"already_running": true`) {
 		t.Errorf("up on a running lab: %s", r)
 	}
@@ -89,6 +91,11 @@ func TestLifecycleThreeNodes(t *testing.T) {
 	}
 	if r := l.must("down"); !strings.Contains(r.stdout, "not running") {
 		t.Errorf("second down: %s", r)
+	}
+	for _, args := range [][]string{{"topic", "list"}, {"smoke"}, {"node", "kill", "controller"}} {
+		if r := l.kraftlab(args...); r.code == 0 || !strings.Contains(r.stderr, "kraftlab up") {
+			t.Errorf("%v on a stopped lab: %s", args, r)
+		}
 	}
 
 	var again upJSON
