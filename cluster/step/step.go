@@ -69,7 +69,11 @@ func Poll(ctx context.Context, what string, interval time.Duration, try func(con
 		if done {
 			return nil
 		}
-		lastSeen, lastErr = seen, err
+		// An attempt cut short by the deadline says nothing new about the thing
+		// awaited; keep what the previous attempt saw.
+		if ctx.Err() == nil || (lastSeen == "" && lastErr == nil) {
+			lastSeen, lastErr = seen, err
+		}
 		select {
 		case <-ctx.Done():
 			msg := fmt.Sprintf("%s: gave up after %d attempts", what, attempts)
