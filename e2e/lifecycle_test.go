@@ -77,6 +77,7 @@ func TestLifecycleThreeNodes(t *testing.T) {
 	cl.Close()
 
 	checkDataPath(t, l)
+	checkFaults(t, l)
 
 	if r := l.must("up", "-o", "json"); !strings.Contains(r.stdout, `"already_running": true`) {
 		t.Errorf("up on a running lab: %s", r)

@@ -193,7 +193,7 @@ func prepareSmokeTopic(ctx context.Context, cl *kgo.Client, o SmokeOptions, rep 
 		return err
 	}
 	rep.TopicCreated = created.Created
-	brokers, topic, err := waitHealthy(ctx, cl, o.Topic, o.ExpectBrokers)
+	brokers, topic, err := WaitHealthy(ctx, cl, o.Topic, o.ExpectBrokers)
 	if err != nil {
 		return err
 	}
@@ -201,10 +201,10 @@ func prepareSmokeTopic(ctx context.Context, cl *kgo.Client, o SmokeOptions, rep 
 	return nil
 }
 
-// waitHealthy waits until the cluster lists at least expectBrokers brokers (when
+// WaitHealthy waits until the cluster lists at least expectBrokers brokers (when
 // more than 0) and every partition of topic has a leader and all its replicas in
 // sync. On timeout the error says what was wrong at the last look.
-func waitHealthy(ctx context.Context, cl *kgo.Client, topic string, expectBrokers int) (int, Topic, error) {
+func WaitHealthy(ctx context.Context, cl *kgo.Client, topic string, expectBrokers int) (int, Topic, error) {
 	ctx, cancel := context.WithTimeout(ctx, healthWait)
 	defer cancel()
 	var brokers int
@@ -313,7 +313,9 @@ func smokeConsume(ctx context.Context, brokers []string, admin *kgo.Client, topi
 	return nil
 }
 
-// readBack feeds the verifier; its consumer is closed, leaving the group, before
+// readBack reads topic from the start into the verifier until every partition in
+// ends is read up to its offset there, or nothing arrives for smokeIdle. With a
+// group it commits what it read; its consumer is closed, leaving the group, before
 // it returns.
 func readBack(ctx context.Context, brokers []string, topic, group string, ends map[int32]int64, v *Verifier) error {
 	cl, err := newConsumer(brokers, topic, kgo.NewOffset().AtStart(), group)
@@ -324,14 +326,19 @@ func readBack(ctx context.Context, brokers []string, topic, group string, ends m
 	pending := maps.Clone(ends)
 	err = pollRecords(ctx, cl, smokeIdle, func(r *kgo.Record) (bool, error) {
 		v.Read(r.Partition, r.Offset, r.Value)
-		cl.MarkCommitRecords(r)
+		if group != "" {
+			cl.MarkCommitRecords(r)
+		}
 		if end, ok := pending[r.Partition]; ok && r.Offset >= end {
 			delete(pending, r.Partition)
 		}
 		return len(pending) > 0, nil
 	})
 	// pollRecords stops quietly when ctx ends; here that means the run was cut short.
-	err = errors.Join(err, ctx.Err(), commitMarked(ctx, cl))
+	err = errors.Join(err, ctx.Err())
+	if group != "" {
+		err = errors.Join(err, commitMarked(ctx, cl))
+	}
 	if err != nil {
 		return fmt.Errorf("read back: %w", err)
 	}

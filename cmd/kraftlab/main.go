@@ -104,6 +104,7 @@ KRaft cluster (no ZooKeeper, no Docker) with one command, ready when it says so.
 		newLogsCommand(g),
 		newDownCommand(g),
 		newNodeCommand(g),
+		newChaosCommand(g),
 	)
 	addDataCommands(root, g)
 	return root

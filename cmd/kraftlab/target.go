@@ -20,7 +20,7 @@ type target struct {
 // resolveTarget returns --brokers when given, else the bootstrap servers of the lab.
 // A lab whose nodes are not running is an error saying so.
 func (g *globals) resolveTarget(brokers string) (target, error) {
-	if list := splitBrokers(brokers); len(list) > 0 {
+	if list := splitList(brokers); len(list) > 0 {
 		return target{Brokers: list}, nil
 	}
 	lab, err := cluster.OpenLab(g.home, g.name)
@@ -33,7 +33,8 @@ func (g *globals) resolveTarget(brokers string) (target, error) {
 	return target{Brokers: lab.State.BootstrapServers(), ExpectBrokers: lab.State.Brokers()}, nil
 }
 
-func splitBrokers(s string) []string {
+// splitList splits a comma-separated flag value, dropping blanks.
+func splitList(s string) []string {
 	var out []string
 	for _, f := range strings.Split(s, ",") {
 		if f = strings.TrimSpace(f); f != "" {
