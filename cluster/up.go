@@ -453,6 +453,9 @@ func (r *upRun) cleanup(cause error) error {
 		}
 		return fmt.Errorf("%w\n(the new lab was removed; --retain keeps it for inspection)", cause)
 	}
+	if len(r.started) == 0 {
+		return cause
+	}
 	if err := SaveState(r.paths, r.state); err != nil {
 		return fmt.Errorf("%w\nwhile saving the lab state: %v", cause, err)
 	}
