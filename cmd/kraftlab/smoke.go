@@ -88,7 +88,7 @@ func printSmoke(w io.Writer, g *globals, rep data.SmokeReport) error {
 	fmt.Fprintf(w, "  cluster   %d brokers; topic partitions %d, replication factor %d%s\n", rep.Brokers, rep.Partitions, rep.ReplicationFactor, created)
 	fmt.Fprintf(w, "  produce   %d of %d records of %d bytes in %.2fs: %.0f records/s, %.2f MB/s\n",
 		v.Acked, rep.Records, rep.RecordSize, rep.ProduceSeconds, rep.RecordsPerSec, rep.MBPerSec)
-	fmt.Fprintf(w, "  latency   p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", rep.LatencyP50Ms, rep.LatencyP99Ms, rep.LatencyMaxMs)
+	fmt.Fprintf(w, "  latency   p50 %.1f ms, p99 %.1f ms, max %.1f ms (first record, sent alone: %.0f ms)\n", rep.LatencyP50Ms, rep.LatencyP99Ms, rep.LatencyMaxMs, rep.FirstAckMs)
 	fmt.Fprintf(w, "  consume   %d records read back in %.2fs (%d of other runs or producers skipped)\n", v.Read, rep.ConsumeSeconds, v.Skipped)
 	fmt.Fprintf(w, "  verify    %d lost, %d duplicated, %d reordered, %d corrupted\n", v.Lost, v.Duplicated, v.Reordered, v.Corrupted)
 	return nil
