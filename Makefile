@@ -2,7 +2,7 @@
 BIN := bin/kraftlab
 GO  ?= go
 
-.PHONY: build deps lab lab-down test test-short vet fuzz clean
+.PHONY: build deps lab lab-down test test-short vet fuzz bench clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/kraftlab
@@ -36,6 +36,14 @@ test: deps vet
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzRenderOverride -fuzztime 15s ./cluster/
+
+# Benchmarks on real JVMs (about 15 minutes; see BENCHMARKS.md): up-time against the
+# tutorial and bare JVMs, then produce throughput against Kafka's own producer
+# benchmark. Each prints a JSON object as its last line. Quick check:
+#   make bench BENCH_UP_FLAGS="--runs 1" BENCH_PRODUCE_FLAGS="--bytes 100MB --warmup 0"
+bench: deps build
+	KRAFTLAB=$(CURDIR)/$(BIN) scripts/bench-up $(BENCH_UP_FLAGS)
+	KRAFTLAB=$(CURDIR)/$(BIN) scripts/bench-produce $(BENCH_PRODUCE_FLAGS)
 
 clean:
 	rm -rf bin

@@ -21,6 +21,7 @@ func addDataCommands(root *cobra.Command, g *globals) {
 		newProduceCommand(g),
 		newConsumeCommand(g),
 		newSmokeCommand(g),
+		newBenchCommand(g),
 	)
 }
 
