@@ -28,6 +28,20 @@ const (
 	DefaultWait           = 120 * time.Second
 )
 
+// Quorum modes: a static voter set (controller.quorum.voters, fixed at format time,
+// as in the tutorial) or a dynamic one (KIP-853: controller.quorum.bootstrap.servers,
+// voters added and removed at run time).
+const (
+	QuorumStatic  = "static"
+	QuorumDynamic = "dynamic"
+)
+
+// Port placement: the bases as given, or the first free window at or after them.
+const (
+	PortsFixed = "fixed"
+	PortsAuto  = "auto"
+)
+
 // UpOptions is everything 'kraftlab up' takes. The zero value of each field means
 // its default; Normalize fills them in.
 type UpOptions struct {
@@ -35,8 +49,12 @@ type UpOptions struct {
 	Name string // lab name
 
 	Nodes          int    // combined nodes; 0 = DefaultNodes (or the existing lab's size)
+	Controllers    int    // isolated roles: controller-only nodes (with Brokers, instead of Nodes)
+	Brokers        int    // isolated roles: broker-only nodes (with Controllers, instead of Nodes)
+	Quorum         string // QuorumStatic or QuorumDynamic; "" = static (or the existing lab's)
 	BrokerPort     int    // base of the broker listener ports
 	ControllerPort int    // base of the controller listener ports
+	Ports          string // PortsFixed or PortsAuto; "" = fixed
 	Heap           string // JVM heap per node, e.g. 512M
 	Bind           string // address every listener binds; "" = 127.0.0.1
 	Sets           []string
@@ -72,15 +90,60 @@ func (o *UpOptions) Normalize() {
 
 var heapRE = regexp.MustCompile(`^[1-9][0-9]*[mMgG]$`)
 
+// layout is the shape of a lab: combined nodes (each broker and controller), or
+// isolated controller-only and broker-only nodes.
+type layout struct {
+	combined    int
+	controllers int // controller-only
+	brokers     int // broker-only
+}
+
+func (l layout) size() int            { return l.combined + l.controllers + l.brokers }
+func (l layout) brokerCount() int     { return l.combined + l.brokers }
+func (l layout) controllerCount() int { return l.combined + l.controllers }
+
+// layout resolves the shape of a new lab: --controllers C --brokers B for isolated
+// roles, else --nodes N (default DefaultNodes) combined. Mixing the two is a problem.
+func (o *UpOptions) layout() (layout, []error) {
+	if o.Controllers == 0 && o.Brokers == 0 {
+		n := o.Nodes
+		if n == 0 {
+			n = DefaultNodes
+		}
+		if n < 1 || n > MaxNodes {
+			return layout{}, []error{fmt.Errorf("--nodes %d: want 1 to %d", n, MaxNodes)}
+		}
+		return layout{combined: n}, nil
+	}
+	if o.Nodes != 0 {
+		return layout{}, []error{fmt.Errorf("--nodes %d with --controllers/--brokers: choose combined nodes (--nodes N) or isolated roles (--controllers C --brokers B), not both", o.Nodes)}
+	}
+	var errs []error
+	if o.Controllers < 1 || o.Controllers > MaxNodes {
+		errs = append(errs, fmt.Errorf("--controllers %d: want 1 to %d (isolated roles need both --controllers and --brokers)", o.Controllers, MaxNodes))
+	}
+	if o.Brokers < 1 || o.Brokers > MaxNodes {
+		errs = append(errs, fmt.Errorf("--brokers %d: want 1 to %d (isolated roles need both --controllers and --brokers)", o.Brokers, MaxNodes))
+	}
+	if len(errs) == 0 && o.Controllers+o.Brokers > MaxNodes {
+		errs = append(errs, fmt.Errorf("--controllers %d --brokers %d: at most %d nodes in all", o.Controllers, o.Brokers, MaxNodes))
+	}
+	return layout{controllers: o.Controllers, brokers: o.Brokers}, errs
+}
+
 // Validate checks the options of a new lab and returns every problem found, joined.
-// nodes is the lab size to plan for.
-func (o *UpOptions) Validate(nodes int) error {
+func (o *UpOptions) Validate() error {
 	var errs []error
 	if err := ValidateName(o.Name); err != nil {
 		errs = append(errs, fmt.Errorf("--name: %w", err))
 	}
-	if nodes < 1 || nodes > MaxNodes {
-		errs = append(errs, fmt.Errorf("--nodes %d: want 1 to %d", nodes, MaxNodes))
+	l, layoutErrs := o.layout()
+	errs = append(errs, layoutErrs...)
+	if o.Quorum != "" && o.Quorum != QuorumStatic && o.Quorum != QuorumDynamic {
+		errs = append(errs, fmt.Errorf("--quorum %q: want %s or %s", o.Quorum, QuorumStatic, QuorumDynamic))
+	}
+	if o.Ports != "" && o.Ports != PortsFixed && o.Ports != PortsAuto {
+		errs = append(errs, fmt.Errorf("--ports %q: want %s or %s", o.Ports, PortsFixed, PortsAuto))
 	}
 	if !heapRE.MatchString(o.Heap) {
 		errs = append(errs, fmt.Errorf("--heap %q: want a size like 512M or 1G", o.Heap))
@@ -93,12 +156,12 @@ func (o *UpOptions) Validate(nodes int) error {
 			errs = append(errs, fmt.Errorf("--bind %q: want one concrete IP address of this machine (clients are told to connect to it, so not 0.0.0.0 or ::)", o.Bind))
 		}
 	}
-	if nodes >= 1 && nodes <= MaxNodes {
-		errs = append(errs, validatePortBlocks(o.BrokerPort, o.ControllerPort, nodes)...)
-	}
-	for _, set := range o.Sets {
-		if _, err := ParseOverride(set, nodes); err != nil {
-			errs = append(errs, err)
+	if len(layoutErrs) == 0 {
+		errs = append(errs, validatePortBlocks(o.BrokerPort, o.ControllerPort, l)...)
+		for _, set := range o.Sets {
+			if _, err := ParseOverride(set, l.size()); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	if len(errs) == 0 {
@@ -107,19 +170,22 @@ func (o *UpOptions) Validate(nodes int) error {
 	return usage.Errors(errs)
 }
 
-func validatePortBlocks(broker, controller, nodes int) []error {
+// validatePortBlocks checks the block of broker ports (one per broker) and of
+// controller ports (one per controller) lie in range and apart.
+func validatePortBlocks(broker, controller int, l layout) []error {
 	var errs []error
-	check := func(flag string, base int) bool {
-		if base < 1024 || base+nodes-1 > 65535 {
-			errs = append(errs, fmt.Errorf("%s %d: the %d ports from it must lie within 1024-65535", flag, base, nodes))
+	check := func(flag string, base, n int) bool {
+		if base < 1024 || base+n-1 > 65535 {
+			errs = append(errs, fmt.Errorf("%s %d: the %d ports from it must lie within 1024-65535", flag, base, n))
 			return false
 		}
 		return true
 	}
-	okB := check("--broker-port", broker)
-	okC := check("--controller-port", controller)
-	if okB && okC && broker < controller+nodes && controller < broker+nodes {
-		errs = append(errs, fmt.Errorf("--broker-port %d and --controller-port %d: the blocks of %d ports overlap; move one of them", broker, controller, nodes))
+	nb, nc := l.brokerCount(), l.controllerCount()
+	okB := check("--broker-port", broker, nb)
+	okC := check("--controller-port", controller, nc)
+	if okB && okC && nb > 0 && nc > 0 && broker < controller+nc && controller < broker+nb {
+		errs = append(errs, fmt.Errorf("--broker-port %d (%d ports) and --controller-port %d (%d ports): the blocks overlap; move one of them", broker, nb, controller, nc))
 	}
 	return errs
 }
@@ -134,15 +200,16 @@ type Override struct {
 // managedKeys are rendered from the lab's topology; overriding them would break the
 // quorum or the port plan, so the flags that control them are named instead.
 var managedKeys = map[string]string{
-	"process.roles":                  "--nodes",
-	"node.id":                        "--nodes",
-	"listeners":                      "--broker-port/--controller-port",
-	"advertised.listeners":           "--broker-port",
-	"controller.listener.names":      "--controller-port",
-	"controller.quorum.voters":       "--nodes/--controller-port",
-	"listener.security.protocol.map": "--broker-port/--controller-port",
-	"inter.broker.listener.name":     "--broker-port",
-	"log.dirs":                       "--home/--name",
+	"process.roles":                       "--nodes",
+	"node.id":                             "--nodes",
+	"listeners":                           "--broker-port/--controller-port",
+	"advertised.listeners":                "--broker-port",
+	"controller.listener.names":           "--controller-port",
+	"controller.quorum.voters":            "--nodes/--controller-port",
+	"controller.quorum.bootstrap.servers": "--quorum dynamic",
+	"listener.security.protocol.map":      "--broker-port/--controller-port",
+	"inter.broker.listener.name":          "--broker-port",
+	"log.dirs":                            "--home/--name",
 }
 
 var propertyKeyRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
@@ -192,18 +259,66 @@ func ParseOverrides(sets []string, nodes int) ([]Override, error) {
 	return out, errors.Join(errs...)
 }
 
-// planNodes lays out n combined nodes on host: ids 1..n, ports counting up from
-// the bases.
-func planNodes(n int, host string, brokerBase, controllerBase int) []NodeState {
-	nodes := make([]NodeState, n)
-	for i := range nodes {
-		nodes[i] = NodeState{
+// planNodes lays out a lab on host. Ids count from 1, controllers first: combined
+// nodes are 1..N; isolated controllers 1..C and brokers C+1..C+B, so a broker id is
+// never a voter id. Ports count up from the bases per role: the k-th broker listens
+// on brokerBase+k-1, the k-th controller on controllerBase+k-1, so the first broker
+// is on the base port in either mode.
+func planNodes(l layout, host string, brokerBase, controllerBase int) []NodeState {
+	var nodes []NodeState
+	for i := 0; i < l.combined; i++ {
+		nodes = append(nodes, NodeState{
 			ID:             i + 1,
 			Host:           host,
 			Roles:          []string{"broker", "controller"},
 			BrokerPort:     brokerBase + i,
 			ControllerPort: controllerBase + i,
-		}
+		})
+	}
+	for i := 0; i < l.controllers; i++ {
+		nodes = append(nodes, NodeState{
+			ID:             len(nodes) + 1,
+			Host:           host,
+			Roles:          []string{"controller"},
+			ControllerPort: controllerBase + i,
+		})
+	}
+	for i := 0; i < l.brokers; i++ {
+		nodes = append(nodes, NodeState{
+			ID:         len(nodes) + 1,
+			Host:       host,
+			Roles:      []string{"broker"},
+			BrokerPort: brokerBase + i,
+		})
 	}
 	return nodes
+}
+
+// plan validates the options of a new lab and lays out its nodes, placing the port
+// blocks first when --ports auto asks for it. home is where other labs' recorded
+// ports are looked up.
+func (o *UpOptions) plan(home string) (*State, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	l, _ := o.layout()
+	broker, controller := o.BrokerPort, o.ControllerPort
+	if o.Ports == PortsAuto {
+		var err error
+		broker, controller, err = pickPortBases(o.Bind, broker, controller, recordedPorts(home), portFree)
+		if err != nil {
+			return nil, err
+		}
+	}
+	quorum := o.Quorum
+	if quorum == "" {
+		quorum = QuorumStatic
+	}
+	return &State{
+		Name:   o.Name,
+		Heap:   o.Heap,
+		Quorum: quorum,
+		Sets:   o.Sets,
+		Nodes:  planNodes(l, o.Bind, broker, controller),
+	}, nil
 }

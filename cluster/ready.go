@@ -8,8 +8,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"os"
 	"sort"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -70,7 +74,7 @@ type addrClients struct {
 func newAddrClients(addrs []string) (*addrClients, error) {
 	ac := &addrClients{addrs: addrs}
 	for _, a := range addrs {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(a), kgo.DialTimeout(2*time.Second), kgo.RequestRetries(0))
+		cl, err := kgo.NewClient(kgo.SeedBrokers(a), kgo.Dialer(dialListening), kgo.RequestRetries(0))
 		if err != nil {
 			ac.Close()
 			return nil, fmt.Errorf("client for %s: %w", a, err)
@@ -78,6 +82,44 @@ func newAddrClients(addrs []string) (*addrClients, error) {
 		ac.clients = append(ac.clients, cl)
 	}
 	return ac, nil
+}
+
+// dialListening connects only once something listens on the port. A lab's ports
+// may lie in the kernel's ephemeral port range, where connecting to a port nobody
+// listens on can pick that very port as the source and connect the socket to
+// itself. Go drops such a connection, but its TIME_WAIT then keeps the node that is
+// about to bind the port from doing so, for a minute. Readiness polls a starting
+// node's port ten times a second, and Linux hands out successive source ports, so
+// without this check the poll walks into the port it waits for.
+func dialListening(ctx context.Context, network, addr string) (net.Conn, error) {
+	if _, port, err := net.SplitHostPort(addr); err == nil {
+		if p, err := strconv.Atoi(port); err == nil && !listening(p) {
+			return nil, fmt.Errorf("dial %s: nothing listens there yet: %w", addr, syscall.ECONNREFUSED)
+		}
+	}
+	d := net.Dialer{Timeout: 2 * time.Second}
+	return d.DialContext(ctx, network, addr)
+}
+
+// listening reports whether any socket of this machine listens on TCP port, from
+// /proc/net/tcp and tcp6 (state 0A is LISTEN). Without /proc it assumes so.
+func listening(port int) bool {
+	suffix := fmt.Sprintf(":%04X", port)
+	readable := false
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		readable = true
+		for _, line := range strings.Split(string(b), "\n") {
+			fields := strings.Fields(line)
+			if len(fields) > 3 && fields[3] == "0A" && strings.HasSuffix(fields[1], suffix) {
+				return true
+			}
+		}
+	}
+	return !readable
 }
 
 func (ac *addrClients) Close() {
@@ -88,7 +130,12 @@ func (ac *addrClients) Close() {
 
 // request sends req to the i-th address only.
 func (ac *addrClients) request(ctx context.Context, i int, req kmsg.Request) (kmsg.Response, error) {
-	rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	return ac.requestWithin(ctx, i, req, 3*time.Second)
+}
+
+// requestWithin is request for a request the server may take up to d to answer.
+func (ac *addrClients) requestWithin(ctx context.Context, i int, req kmsg.Request, d time.Duration) (kmsg.Response, error) {
+	rctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	return ac.clients[i].SeedBrokers()[0].Request(rctx, req)
 }

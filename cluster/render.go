@@ -33,34 +33,43 @@ func internalReplication(n int) int { return min(3, n) }
 // minInsyncReplicas keeps one replica of slack: 2, or 1 on a single broker.
 func minInsyncReplicas(n int) int { return min(2, n) }
 
-// RenderProperties returns node n's server.properties for a lab laid out as nodes.
-func RenderProperties(labName string, p Paths, nodes []NodeState, n NodeState, overrides []Override) ([]byte, error) {
-	var voters []string
+// RenderProperties returns node n's server.properties for the lab s. On a static
+// quorum every node names the voters; on a dynamic one it names the controllers only
+// as bootstrap servers, since the voter set lives in the metadata log.
+func RenderProperties(s *State, p Paths, n NodeState, overrides []Override) ([]byte, error) {
+	var voters, controllers []string
 	brokers := 0
-	for _, o := range nodes {
+	for _, o := range s.Nodes {
 		if o.IsController() {
 			voters = append(voters, fmt.Sprintf("%d@%s", o.ID, o.ControllerAddr()))
+			controllers = append(controllers, o.ControllerAddr())
 		}
 		if o.IsBroker() {
 			brokers++
 		}
 	}
+	if s.Dynamic() {
+		voters = nil
+	}
 	var listeners []string
 	in := map[string]any{
-		"Lab":        labName,
-		"NodeID":     n.ID,
-		"Roles":      strings.Join(n.Roles, ","),
-		"Voters":     strings.Join(voters, ","),
-		"DataDir":    p.DataDir(n.ID),
-		"Brokers":    brokers,
-		"InternalRF": internalReplication(brokers),
-		"MinISR":     minInsyncReplicas(brokers),
+		"Lab":                  s.Name,
+		"NodeID":               n.ID,
+		"Roles":                strings.Join(n.Roles, ","),
+		"Voters":               strings.Join(voters, ","),
+		"BootstrapControllers": strings.Join(controllers, ","),
+		"DataDir":              p.DataDir(n.ID),
+		"Brokers":              brokers,
+		"InternalRF":           internalReplication(brokers),
+		"MinISR":               minInsyncReplicas(brokers),
 	}
 	if n.IsBroker() {
 		listeners = append(listeners, "PLAINTEXT://"+n.BrokerAddr())
 		in["AdvertisedListeners"] = "PLAINTEXT://" + n.BrokerAddr()
 		in["InterBrokerListener"] = "PLAINTEXT"
 	}
+	// A broker-only node keeps controller.listener.names (it says how to reach the
+	// controllers) but does not listen on it.
 	if n.IsController() {
 		listeners = append(listeners, "CONTROLLER://"+n.ControllerAddr())
 	}
@@ -130,13 +139,37 @@ func serverCommand(rt *dist.Runtime, p Paths, heap string, id int) []string {
 }
 
 // formatCommand is the java command line that formats node id's storage, the way
-// kafka-storage.sh builds it.
-func formatCommand(rt *dist.Runtime, p Paths, clusterID string, id int) []string {
-	return []string{
+// kafka-storage.sh builds it; quorumArgs are the quorum flags (see formatQuorumArgs).
+func formatCommand(rt *dist.Runtime, p Paths, clusterID string, id int, quorumArgs []string) []string {
+	args := []string{
 		rt.Java, "-Xmx256M", "-Djava.awt.headless=true",
 		"-Dkafka.logs.dir=" + p.LogsDir(id),
 		log4jFlag(rt.Major(), log4jPath(p, rt.Major())),
 		"-cp", rt.Classpath(),
 		"kafka.tools.StorageTool", "format", "-t", clusterID, "-c", p.PropertiesFile(id),
 	}
+	return append(args, quorumArgs...)
+}
+
+// noInitialControllers formats a node that joins an existing dynamic quorum: a
+// broker, or a controller added later (it starts as an observer until AddRaftVoter).
+var noInitialControllers = []string{"--no-initial-controllers"}
+
+// formatQuorumArgs are the StorageTool quorum flags for node n of a new lab s. A
+// static quorum needs none (3.9.2/4.0.2/4.1.1 even refuse them next to
+// controller.quorum.voters). A dynamic quorum's initial controllers all get the same
+// --initial-controllers id@host:port:directoryId list, and each takes its own
+// directory id from it; everything else joins with --no-initial-controllers.
+func formatQuorumArgs(s *State, n NodeState) []string {
+	if !s.Dynamic() {
+		return nil
+	}
+	if !n.IsController() {
+		return noInitialControllers
+	}
+	var voters []string
+	for _, c := range s.Controllers() {
+		voters = append(voters, fmt.Sprintf("%d@%s:%s", c.ID, c.ControllerAddr(), c.DirectoryID))
+	}
+	return []string{"--initial-controllers", strings.Join(voters, ",")}
 }

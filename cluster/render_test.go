@@ -14,35 +14,56 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
+// testLab is a planned lab as 'up' would record it, with fixed directory ids in a
+// dynamic quorum so the rendering is reproducible.
+func testLab(name string, l layout, quorum string) *State {
+	s := &State{Name: name, Quorum: quorum, Nodes: planNodes(l, "", DefaultBrokerPort, DefaultControllerPort)}
+	for i, n := range s.Nodes {
+		if quorum == QuorumDynamic && n.IsController() {
+			s.Nodes[i].DirectoryID = fmt.Sprintf("dir%019dA", n.ID)
+		}
+	}
+	return s
+}
+
+func combined(n int) layout { return layout{combined: n} }
+
 func TestRenderPropertiesGolden(t *testing.T) {
 	tests := []struct {
-		name  string
-		nodes int
-		sets  []string
+		name   string
+		layout layout
+		quorum string
+		sets   []string
 	}{
-		{name: "combined-1", nodes: 1},
-		{name: "combined-3", nodes: 3},
-		{name: "combined-3-overrides", nodes: 3, sets: []string{"log.retention.ms=60000", "2:num.io.threads=4", "num.partitions=6"}},
+		{name: "combined-1", layout: combined(1)},
+		{name: "combined-3", layout: combined(3)},
+		{name: "combined-3-overrides", layout: combined(3), sets: []string{"log.retention.ms=60000", "2:num.io.threads=4", "num.partitions=6"}},
+		{name: "isolated-3c-2b", layout: layout{controllers: 3, brokers: 2}},
+		{name: "dynamic-isolated-3c-2b", layout: layout{controllers: 3, brokers: 2}, quorum: QuorumDynamic},
+		{name: "dynamic-combined-1", layout: combined(1), quorum: QuorumDynamic},
 	}
 	p := Paths{Dir: "/labs/default"}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			overrides, err := ParseOverrides(tt.sets, tt.nodes)
+			s := testLab("default", tt.layout, tt.quorum)
+			overrides, err := ParseOverrides(tt.sets, len(s.Nodes))
 			if err != nil {
 				t.Fatal(err)
 			}
-			plan := planNodes(tt.nodes, "", DefaultBrokerPort, DefaultControllerPort)
 			var got bytes.Buffer
-			for _, n := range plan {
-				b, err := RenderProperties("default", p, plan, n, overrides)
+			for _, n := range s.Nodes {
+				b, err := RenderProperties(s, p, n, overrides)
 				if err != nil {
 					t.Fatal(err)
 				}
-				again, _ := RenderProperties("default", p, plan, n, overrides)
+				again, _ := RenderProperties(s, p, n, overrides)
 				if !bytes.Equal(b, again) {
 					t.Fatalf("node %d: rendering is not deterministic", n.ID)
 				}
 				fmt.Fprintf(&got, "### node %d\n%s", n.ID, b)
+				if args := formatQuorumArgs(s, n); len(args) > 0 {
+					fmt.Fprintf(&got, "### node %d format flags: %s\n", n.ID, strings.Join(args, " "))
+				}
 			}
 			golden := filepath.Join("testdata", "render-"+tt.name+".golden")
 			if *update {
@@ -64,14 +85,15 @@ func TestRenderPropertiesGolden(t *testing.T) {
 func TestRenderPropertiesValues(t *testing.T) {
 	tests := []struct {
 		name       string
-		nodes      int
+		layout     layout
+		quorum     string
 		node       int
 		sets       []string
 		want       map[string]string
 		wantAbsent []string
 	}{
 		{
-			name: "single node sizes internal topics to one broker", nodes: 1, node: 1,
+			name: "single node sizes internal topics to one broker", layout: combined(1), node: 1,
 			want: map[string]string{
 				"offsets.topic.replication.factor":                 "1",
 				"transaction.state.log.min.isr":                    "1",
@@ -83,7 +105,7 @@ func TestRenderPropertiesValues(t *testing.T) {
 			},
 		},
 		{
-			name: "five nodes cap replication at three", nodes: 5, node: 4,
+			name: "five nodes cap replication at three", layout: combined(5), node: 4,
 			want: map[string]string{
 				"node.id":                          "4",
 				"offsets.topic.replication.factor": "3",
@@ -95,25 +117,58 @@ func TestRenderPropertiesValues(t *testing.T) {
 			},
 		},
 		{
-			name: "node override applies to its node only", nodes: 3, node: 1,
+			name: "node override applies to its node only", layout: combined(3), node: 1,
 			sets:       []string{"2:num.io.threads=4", "auto.create.topics.enable=false"},
 			want:       map[string]string{"auto.create.topics.enable": "false"},
 			wantAbsent: []string{"num.io.threads"},
 		},
 		{
-			name: "values with special characters survive", nodes: 1, node: 1,
+			name: "values with special characters survive", layout: combined(1), node: 1,
 			sets: []string{`sasl.jaas.config=a = b: c\d ${x} #y`},
 			want: map[string]string{"sasl.jaas.config": `a = b: c\d ${x} #y`},
+		},
+		{
+			name: "isolated controller listens on the controller port only", layout: layout{controllers: 3, brokers: 2}, node: 2,
+			want: map[string]string{
+				"process.roles":             "controller",
+				"listeners":                 "CONTROLLER://127.0.0.1:19093",
+				"controller.quorum.voters":  "1@127.0.0.1:19092,2@127.0.0.1:19093,3@127.0.0.1:19094",
+				"controller.listener.names": "CONTROLLER",
+			},
+			wantAbsent: []string{"advertised.listeners", "inter.broker.listener.name"},
+		},
+		{
+			name: "isolated broker has the controller listener name but does not listen on it", layout: layout{controllers: 3, brokers: 2}, node: 5,
+			want: map[string]string{
+				"process.roles":             "broker",
+				"node.id":                   "5",
+				"listeners":                 "PLAINTEXT://127.0.0.1:9093",
+				"advertised.listeners":      "PLAINTEXT://127.0.0.1:9093",
+				"controller.listener.names": "CONTROLLER",
+				"controller.quorum.voters":  "1@127.0.0.1:19092,2@127.0.0.1:19093,3@127.0.0.1:19094",
+				// Replication derives from the two brokers, not the five nodes.
+				"default.replication.factor":       "2",
+				"offsets.topic.replication.factor": "2",
+				"min.insync.replicas":              "2",
+			},
+		},
+		{
+			name: "dynamic quorum names bootstrap servers, not voters", layout: layout{controllers: 3, brokers: 1}, quorum: QuorumDynamic, node: 4,
+			want: map[string]string{
+				"controller.quorum.bootstrap.servers": "127.0.0.1:19092,127.0.0.1:19093,127.0.0.1:19094",
+				"default.replication.factor":          "1",
+			},
+			wantAbsent: []string{"controller.quorum.voters"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			overrides, err := ParseOverrides(tt.sets, tt.nodes)
+			s := testLab("x", tt.layout, tt.quorum)
+			overrides, err := ParseOverrides(tt.sets, len(s.Nodes))
 			if err != nil {
 				t.Fatal(err)
 			}
-			plan := planNodes(tt.nodes, "", DefaultBrokerPort, DefaultControllerPort)
-			b, err := RenderProperties("x", Paths{Dir: "/l"}, plan, plan[tt.node-1], overrides)
+			b, err := RenderProperties(s, Paths{Dir: "/l"}, s.Nodes[tt.node-1], overrides)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -185,13 +240,13 @@ func FuzzRenderOverride(f *testing.F) {
 	for _, s := range []string{"log.retention.ms=1", "2:a.b=c", `x=\u0041 ${y} #z !w`, "k= lead", "k=trail ", "k=:=", "k=ü€"} {
 		f.Add(s)
 	}
-	plan := planNodes(3, "", DefaultBrokerPort, DefaultControllerPort)
+	s := testLab("fuzz", combined(3), QuorumStatic)
 	f.Fuzz(func(t *testing.T, set string) {
 		o, err := ParseOverride(set, 3)
 		if err != nil {
 			return
 		}
-		b, err := RenderProperties("fuzz", Paths{Dir: "/l"}, plan, plan[1], []Override{o})
+		b, err := RenderProperties(s, Paths{Dir: "/l"}, s.Nodes[1], []Override{o})
 		if err != nil {
 			t.Fatalf("valid override %q failed to render: %v", set, err)
 		}

@@ -24,18 +24,15 @@ type RenderedNode struct {
 // since the command lines name it).
 func Render(ctx context.Context, o UpOptions) ([]RenderedNode, error) {
 	o.Normalize()
-	nodes := o.Nodes
-	if nodes == 0 {
-		nodes = DefaultNodes
-	}
-	if err := o.Validate(nodes); err != nil {
-		return nil, err
-	}
 	paths, err := PathsFor(o.Home, o.Name)
 	if err != nil {
 		return nil, err
 	}
-	overrides, err := ParseOverrides(o.Sets, nodes)
+	s, err := o.plan(paths.Home())
+	if err != nil {
+		return nil, err
+	}
+	overrides, err := ParseOverrides(o.Sets, len(s.Nodes))
 	if err != nil {
 		return nil, err
 	}
@@ -45,11 +42,16 @@ func Render(ctx context.Context, o UpOptions) ([]RenderedNode, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The ids 'up' would generate are random; placeholders show where they go.
 	const placeholderID = "<cluster-id>"
-	plan := planNodes(nodes, o.Bind, o.BrokerPort, o.ControllerPort)
+	for i, n := range s.Nodes {
+		if s.Dynamic() && n.IsController() {
+			s.Nodes[i].DirectoryID = fmt.Sprintf("<directory-id-%d>", n.ID)
+		}
+	}
 	var out []RenderedNode
-	for _, n := range plan {
-		props, err := RenderProperties(o.Name, paths, plan, n, overrides)
+	for _, n := range s.Nodes {
+		props, err := RenderProperties(s, paths, n, overrides)
 		if err != nil {
 			return nil, fmt.Errorf("render: %w", err)
 		}
@@ -57,7 +59,7 @@ func Render(ctx context.Context, o UpOptions) ([]RenderedNode, error) {
 			ID:             n.ID,
 			PropertiesFile: paths.PropertiesFile(n.ID),
 			Properties:     string(props),
-			FormatCommand:  dist.QuoteCommand(formatCommand(rt, paths, placeholderID, n.ID)),
+			FormatCommand:  dist.QuoteCommand(formatCommand(rt, paths, placeholderID, n.ID, formatQuorumArgs(s, n))),
 			StartCommand:   dist.QuoteCommand(serverCommand(rt, paths, o.Heap, n.ID)),
 		})
 	}

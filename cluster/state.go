@@ -26,14 +26,20 @@ var ErrNoLab = errors.New("no such lab")
 
 // State is what kraftlab records about a lab in <home>/<name>/state.json.
 type State struct {
-	Name         string      `json:"name"`
-	ClusterID    string      `json:"cluster_id"`
-	KafkaVersion string      `json:"kafka_version"`
-	RuntimeDir   string      `json:"runtime_dir"`
-	Java         string      `json:"java"`
-	Heap         string      `json:"heap"`
-	Nodes        []NodeState `json:"nodes"`
-	CreatedAt    time.Time   `json:"created_at"`
+	Name         string `json:"name"`
+	ClusterID    string `json:"cluster_id"`
+	KafkaVersion string `json:"kafka_version"`
+	RuntimeDir   string `json:"runtime_dir"`
+	Java         string `json:"java"`
+	Heap         string `json:"heap"`
+	// Quorum is QuorumStatic or QuorumDynamic; "" (labs from before it was recorded)
+	// is static.
+	Quorum string `json:"quorum,omitempty"`
+	// Sets are the --set overrides the lab was created with, so nodes added later
+	// are rendered the same way.
+	Sets      []string    `json:"sets,omitempty"`
+	Nodes     []NodeState `json:"nodes"`
+	CreatedAt time.Time   `json:"created_at"`
 }
 
 // NodeState is one node of the lab and, while it runs, the process serving it.
@@ -44,6 +50,17 @@ type NodeState struct {
 	Host           string `json:"host,omitempty"`
 	BrokerPort     int    `json:"broker_port,omitempty"`
 	ControllerPort int    `json:"controller_port,omitempty"`
+	// DirectoryID is the directory.id of a controller's metadata log dir in a dynamic
+	// quorum: voters are named by id and directory id (KIP-853).
+	DirectoryID string `json:"directory_id,omitempty"`
+	// QuorumBootstrap is the controller.quorum.bootstrap.servers the running process
+	// started with (dynamic quorum). A node finds a new quorum leader through them,
+	// so it must be restarted before every one of them is gone.
+	QuorumBootstrap []string `json:"quorum_bootstrap,omitempty"`
+	// KafkaVersion and RuntimeDir are set while a rolling upgrade has switched this
+	// node to another runtime than the lab's; empty otherwise.
+	KafkaVersion string `json:"kafka_version,omitempty"`
+	RuntimeDir   string `json:"runtime_dir,omitempty"`
 	// Process identity: a pid alone can be reused by an unrelated process, so the
 	// process start time (clock ticks after boot, /proc/<pid>/stat field 22) and the
 	// properties file on its command line are recorded and checked before signalling.
@@ -77,10 +94,15 @@ func (n NodeState) ControllerAddr() string { return hostPort(n.Host, n.Controlle
 const DefaultBind = "127.0.0.1"
 
 func hostPort(host string, port int) string {
+	return net.JoinHostPort(bindHost(host), strconv.Itoa(port))
+}
+
+// bindHost is the address a node's listeners bind: host, or DefaultBind if unset.
+func bindHost(host string) string {
 	if host == "" {
-		host = DefaultBind
+		return DefaultBind
 	}
-	return net.JoinHostPort(host, strconv.Itoa(port))
+	return host
 }
 
 // BootstrapServers lists every broker's client address.
@@ -96,6 +118,83 @@ func (s *State) BootstrapServers() []string {
 
 // Brokers counts the lab's broker nodes.
 func (s *State) Brokers() int { return len(s.BootstrapServers()) }
+
+// Controllers lists the lab's controller nodes: the voters of its quorum.
+func (s *State) Controllers() []NodeState {
+	var out []NodeState
+	for _, n := range s.Nodes {
+		if n.IsController() {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// controllerAddrs lists the controller listeners of nodes.
+func controllerAddrs(nodes []NodeState) []string {
+	var addrs []string
+	for _, n := range nodes {
+		if n.IsController() {
+			addrs = append(addrs, n.ControllerAddr())
+		}
+	}
+	return addrs
+}
+
+// Dynamic reports whether the lab's quorum is dynamic (KIP-853).
+func (s *State) Dynamic() bool { return s.Quorum == QuorumDynamic }
+
+// QuorumMode is QuorumStatic or QuorumDynamic.
+func (s *State) QuorumMode() string {
+	if s.Dynamic() {
+		return QuorumDynamic
+	}
+	return QuorumStatic
+}
+
+// Layout describes the lab's shape: "3 combined" or "3 controllers + 2 brokers"
+// (a combined lab that gained controller-only nodes shows both).
+func (s *State) Layout() string {
+	var combined, controllers, brokers int
+	for _, n := range s.Nodes {
+		switch {
+		case n.IsBroker() && n.IsController():
+			combined++
+		case n.IsController():
+			controllers++
+		default:
+			brokers++
+		}
+	}
+	var parts []string
+	if combined > 0 {
+		parts = append(parts, fmt.Sprintf("%d combined", combined))
+	}
+	if controllers > 0 {
+		parts = append(parts, plural(controllers, "controller"))
+	}
+	if brokers > 0 {
+		parts = append(parts, plural(brokers, "broker"))
+	}
+	return strings.Join(parts, " + ")
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// nextID is the id for a node added to the lab: above every id it has, so it never
+// clashes with a broker id or a voter.
+func (s *State) nextID() int {
+	id := 0
+	for _, n := range s.Nodes {
+		id = max(id, n.ID)
+	}
+	return id + 1
+}
 
 // Node returns the node with the given id.
 func (s *State) Node(id int) (*NodeState, bool) {
@@ -153,6 +252,9 @@ func PathsFor(home, name string) (Paths, error) {
 	return Paths{Dir: filepath.Join(abs, name)}, nil
 }
 
+// Home is the directory holding this lab and its neighbours.
+func (p Paths) Home() string { return filepath.Dir(p.Dir) }
+
 func (p Paths) StateFile() string     { return filepath.Join(p.Dir, stateFileName) }
 func (p Paths) LockFile() string      { return filepath.Join(p.Dir, ".lock") }
 func (p Paths) NodeDir(id int) string { return filepath.Join(p.Dir, "node"+strconv.Itoa(id)) }
@@ -164,6 +266,9 @@ func (p Paths) LogsDir(id int) string    { return filepath.Join(p.NodeDir(id), "
 func (p Paths) ServerLog(id int) string  { return filepath.Join(p.LogsDir(id), "server.log") }
 func (p Paths) ConsoleLog(id int) string { return filepath.Join(p.NodeDir(id), "console.log") }
 func (p Paths) Log4jFile() string        { return filepath.Join(p.Dir, "log4j") }
+func (p Paths) MetaProperties(id int) string {
+	return filepath.Join(p.DataDir(id), "meta.properties")
+}
 
 // LoadState reads a lab's state file. A missing file is ErrNoLab; a corrupt one is
 // an error that says how to recover without losing data.
@@ -208,15 +313,4 @@ func SaveState(p Paths, s *State) error {
 		return fmt.Errorf("write lab state: %w", err)
 	}
 	return nil
-}
-
-// splitList splits a comma-separated flag value, dropping blanks.
-func splitList(s string) []string {
-	var out []string
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
 }

@@ -27,6 +27,8 @@ type Status struct {
 	Dir          string       `json:"dir"`
 	ClusterID    string       `json:"cluster_id"`
 	KafkaVersion string       `json:"kafka_version"`
+	Layout       string       `json:"layout"`
+	QuorumMode   string       `json:"quorum_mode"` // static or dynamic
 	Bootstrap    []string     `json:"bootstrap_servers"`
 	Nodes        []NodeStatus `json:"nodes"`
 	Quorum       *Quorum      `json:"quorum,omitempty"`
@@ -40,6 +42,8 @@ func (l *Lab) Status(ctx context.Context) (*Status, error) {
 		Dir:          l.Paths.Dir,
 		ClusterID:    l.State.ClusterID,
 		KafkaVersion: l.State.KafkaVersion,
+		Layout:       l.State.Layout(),
+		QuorumMode:   l.State.QuorumMode(),
 		Bootstrap:    l.State.BootstrapServers(),
 	}
 	var ctrlAddrs []string

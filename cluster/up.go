@@ -35,9 +35,14 @@ type upRun struct {
 	paths   Paths
 	state   *State
 	created bool
-	rt      *dist.Runtime
-	started []*startedNode
-	steps   step.Steps
+	// added is the id of a node this run adds to a running lab ('broker add',
+	// 'controller add' on a dynamic quorum), 0 if none; voterAdded once a controller
+	// was made a voter (AddRaftVoter).
+	added      int
+	voterAdded bool
+	rt         *dist.Runtime
+	started    []*startedNode
+	steps      step.Steps
 }
 
 // Up creates and starts a lab, or starts a stopped one, and returns once it is
@@ -68,6 +73,11 @@ func Up(ctx context.Context, o UpOptions) (*UpResult, error) {
 		}
 	}
 
+	return r.run(ctx)
+}
+
+// run takes a planned lab from the runtime to ready.
+func (r *upRun) run(ctx context.Context) (*UpResult, error) {
 	if err := r.steps.Run("Preparing Kafka "+r.wantVersion()+" runtime", r.ensureRuntime); err != nil {
 		return nil, err
 	}
@@ -85,30 +95,36 @@ func Up(ctx context.Context, o UpOptions) (*UpResult, error) {
 
 // planNew validates the options of a new lab and lays out its nodes.
 func (r *upRun) planNew() error {
-	nodes := r.o.Nodes
-	if nodes == 0 {
-		nodes = DefaultNodes
-	}
-	if err := r.o.Validate(nodes); err != nil {
+	s, err := r.o.plan(r.paths.Home())
+	if err != nil {
 		return err
 	}
 	r.created = true
 	if r.o.Bind != "" && !net.ParseIP(r.o.Bind).IsLoopback() {
 		fmt.Fprintf(r.o.Progress, "WARNING: --bind %s: the lab's listeners are reachable from other machines, with no authentication or encryption\n", r.o.Bind)
 	}
-	r.state = &State{
-		Name:  r.o.Name,
-		Heap:  r.o.Heap,
-		Nodes: planNodes(nodes, r.o.Bind, r.o.BrokerPort, r.o.ControllerPort),
+	if ports, lo, hi := ephemeralPorts(s.Nodes); len(ports) > 0 {
+		fmt.Fprintf(r.o.Progress, "WARNING: ports %v lie in this machine's ephemeral port range %d-%d: a client reconnecting to a stopped node can connect to itself there and keep the node from binding its port for a minute; port bases below %d avoid that\n", ports, lo, hi, lo)
 	}
+	r.state = s
 	return nil
 }
 
 // planExisting takes the recorded lab as it is; flags that would change its shape
 // are refused instead of silently ignored.
 func (r *upRun) planExisting(s *State) error {
+	recreate := fmt.Sprintf("'kraftlab down --purge --name %s' removes it (and its data) so it can be created anew", s.Name)
 	if r.o.Nodes != 0 && r.o.Nodes != len(s.Nodes) {
-		return fmt.Errorf("lab %q already exists with %d nodes, not %d; 'kraftlab down --purge --name %s' removes it (and its data) so it can be created anew", s.Name, len(s.Nodes), r.o.Nodes, s.Name)
+		return fmt.Errorf("lab %q already exists with %d nodes, not %d; %s", s.Name, len(s.Nodes), r.o.Nodes, recreate)
+	}
+	if r.o.Controllers != 0 || r.o.Brokers != 0 {
+		asked := fmt.Sprintf("%s + %s", plural(r.o.Controllers, "controller"), plural(r.o.Brokers, "broker"))
+		if asked != s.Layout() {
+			return fmt.Errorf("lab %q already exists with %s, not %s; %s", s.Name, s.Layout(), asked, recreate)
+		}
+	}
+	if r.o.Quorum != "" && r.o.Quorum != s.QuorumMode() {
+		return fmt.Errorf("lab %q already exists with a %s quorum; %s", s.Name, s.QuorumMode(), recreate)
 	}
 	for _, id := range r.o.Only {
 		if _, ok := s.Node(id); !ok {
@@ -166,10 +182,7 @@ func (r *upRun) ensureRuntime() error {
 		if ro.Version != "" && ro.Version != r.state.KafkaVersion {
 			return fmt.Errorf("lab %q runs Kafka %s; --kafka-version %s does not apply to an existing lab", r.state.Name, r.state.KafkaVersion, ro.Version)
 		}
-		ro.Version = r.state.KafkaVersion
-		if ro.KafkaHome == "" && !strings.HasPrefix(r.state.RuntimeDir, cacheDirOf(ro)) {
-			ro.KafkaHome = r.state.RuntimeDir
-		}
+		ro = recordedRuntime(ro, r.state.KafkaVersion, r.state.RuntimeDir)
 	}
 	rt, err := dist.Ensure(context.Background(), ro)
 	if err != nil {
@@ -178,6 +191,31 @@ func (r *upRun) ensureRuntime() error {
 	r.rt = rt
 	r.state.KafkaVersion, r.state.RuntimeDir, r.state.Java = rt.Version, rt.Dir, rt.Java
 	return nil
+}
+
+// recordedRuntime asks for the runtime a lab (or node) recorded: the same version,
+// from the same Kafka home when it did not come from the cache.
+func recordedRuntime(ro dist.Options, version, dir string) dist.Options {
+	ro.Version = version
+	if ro.KafkaHome == "" && !strings.HasPrefix(dir, cacheDirOf(ro)) {
+		ro.KafkaHome = dir
+	}
+	return ro
+}
+
+// runtimeFor is the runtime node n runs: the lab's, or during a rolling upgrade
+// the one the node has been switched to.
+func (r *upRun) runtimeFor(n NodeState) (*dist.Runtime, error) {
+	if n.RuntimeDir == "" || n.RuntimeDir == r.rt.Dir {
+		return r.rt, nil
+	}
+	ro := recordedRuntime(r.o.Runtime, n.KafkaVersion, n.RuntimeDir)
+	ro.Progress = r.o.Progress
+	rt, err := dist.Ensure(context.Background(), ro)
+	if err != nil {
+		return nil, fmt.Errorf("node %d runtime: %w", n.ID, err)
+	}
+	return rt, nil
 }
 
 // cacheDirOf is the runtime cache a lab's runtime came from when it was not an
@@ -228,6 +266,10 @@ func (r *upRun) bringUp(ctx context.Context) error {
 		if err := r.steps.Run(fmt.Sprintf("Formatting storage (%d nodes, cluster id %s)", n, r.state.ClusterID), func() error { return r.formatStorage(ctx) }); err != nil {
 			return err
 		}
+	} else if r.added != 0 {
+		if err := r.steps.Run(fmt.Sprintf("Writing configuration and formatting storage (node %d)", r.added), func() error { return r.prepareAdded(ctx) }); err != nil {
+			return err
+		}
 	} else if err := r.checkFormatted(); err != nil {
 		return err
 	}
@@ -236,6 +278,11 @@ func (r *upRun) bringUp(ctx context.Context) error {
 	}
 	wctx, cancel := context.WithTimeout(ctx, r.o.Wait)
 	defer cancel()
+	if n, ok := r.state.Node(r.added); ok && n.IsController() {
+		if err := r.steps.Run(fmt.Sprintf("Adding node %d to the voters (AddRaftVoter)", r.added), func() error { return r.addVoter(wctx) }); err != nil {
+			return err
+		}
+	}
 	if err := r.steps.Run("Waiting for the KRaft quorum", func() error { return r.waitForQuorum(wctx) }); err != nil {
 		return err
 	}
@@ -251,9 +298,15 @@ func (r *upRun) writeConfig() error {
 	}
 	r.state.ClusterID = id
 	r.state.CreatedAt = time.Now().UTC().Truncate(time.Second)
-	overrides, err := ParseOverrides(r.o.Sets, len(r.state.Nodes))
-	if err != nil {
-		return err
+	if r.state.Dynamic() {
+		for i := range r.state.Nodes {
+			if !r.state.Nodes[i].IsController() {
+				continue
+			}
+			if r.state.Nodes[i].DirectoryID, err = NewDirectoryID(); err != nil {
+				return err
+			}
+		}
 	}
 	name, body, err := log4jConfig(r.rt.Major())
 	if err != nil {
@@ -262,27 +315,42 @@ func (r *upRun) writeConfig() error {
 	if err := os.WriteFile(filepath.Join(r.paths.Dir, name), body, 0o600); err != nil {
 		return fmt.Errorf("write logging config: %w", err)
 	}
-	for _, n := range r.state.Nodes {
-		props, err := RenderProperties(r.state.Name, r.paths, r.state.Nodes, n, overrides)
+	if err := writeNodeFiles(r.paths, r.state, r.state.Nodes); err != nil {
+		return err
+	}
+	return SaveState(r.paths, r.state)
+}
+
+// writeNodeFiles renders the properties of the given nodes of lab s and creates
+// their directories. The lab's recorded --set overrides apply to every node,
+// including one added later.
+func writeNodeFiles(p Paths, s *State, nodes []NodeState) error {
+	maxID := s.nextID() - 1
+	overrides, err := ParseOverrides(s.Sets, maxID)
+	if err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		props, err := RenderProperties(s, p, n, overrides)
 		if err != nil {
 			return err
 		}
-		for _, d := range []string{r.paths.NodeDir(n.ID), r.paths.DataDir(n.ID), r.paths.LogsDir(n.ID)} {
+		for _, d := range []string{p.NodeDir(n.ID), p.DataDir(n.ID), p.LogsDir(n.ID)} {
 			if err := os.MkdirAll(d, 0o700); err != nil {
 				return fmt.Errorf("node %d: %w", n.ID, err)
 			}
 		}
-		if err := os.WriteFile(r.paths.PropertiesFile(n.ID), props, 0o600); err != nil {
+		if err := os.WriteFile(p.PropertiesFile(n.ID), props, 0o600); err != nil {
 			return fmt.Errorf("node %d: write properties: %w", n.ID, err)
 		}
 	}
-	return SaveState(r.paths, r.state)
+	return nil
 }
 
 // formatStorage runs Kafka's StorageTool on every node concurrently.
 func (r *upRun) formatStorage(ctx context.Context) error {
 	return eachNode(r.state.Nodes, func(n NodeState) error {
-		args := formatCommand(r.rt, r.paths, r.state.ClusterID, n.ID)
+		args := formatCommand(r.rt, r.paths, r.state.ClusterID, n.ID, formatQuorumArgs(r.state, n))
 		if err := dist.Run(ctx, args...); err != nil {
 			return fmt.Errorf("format storage for node %d: %w", n.ID, err)
 		}
@@ -295,7 +363,7 @@ func (r *upRun) formatStorage(ctx context.Context) error {
 func (r *upRun) checkFormatted() error {
 	var errs []error
 	for _, n := range r.state.Nodes {
-		for _, f := range []string{r.paths.PropertiesFile(n.ID), filepath.Join(r.paths.DataDir(n.ID), "meta.properties")} {
+		for _, f := range []string{r.paths.PropertiesFile(n.ID), r.paths.MetaProperties(n.ID)} {
 			if _, err := os.Stat(f); err != nil {
 				errs = append(errs, fmt.Errorf("node %d: %s is missing (was the node dir deleted by hand?); 'kraftlab down --purge --name %s' and 'kraftlab up' to start over", n.ID, f, r.state.Name))
 				break
@@ -316,7 +384,12 @@ func startingWhat(nodes []NodeState) string {
 func (r *upRun) startNodes() error {
 	var errs []error
 	for _, n := range r.toStart() {
-		s, err := startNode(n.ID, serverCommand(r.rt, r.paths, r.state.Heap, n.ID), r.paths.ConsoleLog(n.ID))
+		rt, err := r.runtimeFor(n)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		s, err := startNode(n.ID, serverCommand(rt, r.paths, r.state.Heap, n.ID), r.paths.ConsoleLog(n.ID))
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -324,6 +397,9 @@ func (r *upRun) startNodes() error {
 		r.started = append(r.started, s)
 		node, _ := r.state.Node(n.ID)
 		node.PID, node.StartTime = s.PID, s.Start
+		if r.state.Dynamic() {
+			node.QuorumBootstrap = quorumBootstrapOf(r.paths.PropertiesFile(n.ID))
+		}
 	}
 	// Record pids at once: if this command is interrupted, 'down' can still find them.
 	if err := SaveState(r.paths, r.state); err != nil {
@@ -446,6 +522,10 @@ func (r *upRun) cleanup(cause error) error {
 	}
 	if err := errors.Join(stopErrs...); err != nil {
 		return fmt.Errorf("%w\nwhile stopping the started nodes: %v", cause, err)
+	}
+	if n, ok := r.state.Node(r.added); ok && !(n.IsController() && r.voterAdded) {
+		// A broker, or a controller that never became a voter: dropped again.
+		return r.dropAdded(cause)
 	}
 	if r.created {
 		if err := os.RemoveAll(r.paths.Dir); err != nil {

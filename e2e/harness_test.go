@@ -89,8 +89,15 @@ type lab struct {
 // that takes the lab down and makes sure none of its processes survive.
 func newLab(t *testing.T, n int) *lab {
 	t.Helper()
-	l := &lab{t: t, home: t.TempDir(), name: "e2e"}
-	l.brokerBase, l.controllerBase = freePortBlocks(t, n)
+	b, c := freePortBlocks(t, n)
+	return newLabOn(t, t.TempDir(), "e2e", b, c)
+}
+
+// newLabOn is newLab with a given home, name and port bases, so tests can place
+// several labs in one home.
+func newLabOn(t *testing.T, home, name string, brokerBase, controllerBase int) *lab {
+	t.Helper()
+	l := &lab{t: t, home: home, name: name, brokerBase: brokerBase, controllerBase: controllerBase}
 	t.Cleanup(func() {
 		l.kraftlab("down", "--purge", "--timeout", "20s")
 		for _, pid := range l.javaPIDs() {
@@ -201,7 +208,10 @@ func killPID(pid int) error {
 func freePortBlocks(t *testing.T, n int) (broker, controller int) {
 	t.Helper()
 	for attempt := 0; attempt < 200; attempt++ {
-		base := 20000 + rand.IntN(20000)
+		// Below the ephemeral range (32768-60999 on Linux): a client reconnecting to
+		// a port there that nothing listens on can be handed that very port as its
+		// source and connect to itself, holding it when the node restarts.
+		base := 20000 + rand.IntN(11000)
 		if blockFree(base, n) && blockFree(base+1000, n) {
 			return base, base + 1000
 		}

@@ -179,13 +179,13 @@ func Installed(cacheDir string) ([]Runtime, error) {
 		}
 		out = append(out, *rt)
 	}
-	slices.SortFunc(out, func(a, b Runtime) int { return compareVersions(a.Version, b.Version) })
+	slices.SortFunc(out, func(a, b Runtime) int { return CompareVersions(a.Version, b.Version) })
 	return out, nil
 }
 
-// compareVersions orders dotted numeric versions; non-numeric parts compare as text
+// CompareVersions orders dotted numeric versions; non-numeric parts compare as text
 // so the order is still total.
-func compareVersions(a, b string) int {
+func CompareVersions(a, b string) int {
 	as, bs := strings.Split(a, "."), strings.Split(b, ".")
 	for i := 0; i < len(as) && i < len(bs); i++ {
 		an, aerr := strconv.Atoi(as[i])

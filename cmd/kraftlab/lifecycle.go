@@ -52,19 +52,28 @@ func newInstallCommand(g *globals) *cobra.Command {
 func addUpFlags(cmd *cobra.Command, o *cluster.UpOptions) {
 	fs := cmd.Flags()
 	fs.IntVar(&o.Nodes, "nodes", 0, fmt.Sprintf("number of combined broker+controller nodes, 1-%d (default %d)", cluster.MaxNodes, cluster.DefaultNodes))
-	fs.IntVar(&o.BrokerPort, "broker-port", cluster.DefaultBrokerPort, "first broker (client) port; node i listens on this+i-1")
-	fs.IntVar(&o.ControllerPort, "controller-port", cluster.DefaultControllerPort, "first controller port; node i listens on this+i-1")
+	fs.IntVar(&o.Controllers, "controllers", 0, "isolated roles: number of controller-only nodes (ids 1..C; with --brokers, instead of --nodes)")
+	fs.IntVar(&o.Brokers, "brokers", 0, "isolated roles: number of broker-only nodes (ids C+1..C+B; with --controllers)")
+	fs.StringVar(&o.Quorum, "quorum", "", "KRaft quorum: static (controller.quorum.voters; the default) or dynamic (KIP-853, 'kraftlab controller add/remove')")
+	fs.IntVar(&o.BrokerPort, "broker-port", cluster.DefaultBrokerPort, "first broker (client) port; the k-th broker listens on this+k-1")
+	fs.IntVar(&o.ControllerPort, "controller-port", cluster.DefaultControllerPort, "first controller port; the k-th controller listens on this+k-1")
+	fs.StringVar(&o.Ports, "ports", cluster.PortsFixed, "fixed: the port bases as given; auto: the first free window of 10 ports per role from them upward, skipping other labs' ports")
 	fs.StringVar(&o.Heap, "heap", cluster.DefaultHeap, "JVM heap per node")
 	fs.StringVar(&o.Bind, "bind", cluster.DefaultBind, "address every listener binds (anything but loopback exposes the lab, with a warning)")
 	fs.StringArrayVar(&o.Sets, "set", nil, "override a broker property: key=value on every node, or NODE:key=value on one (repeatable)")
 	addRuntimeFlags(fs, &o.Runtime)
 }
 
-// checkNodesFlag rejects an explicit --nodes below 1; 0 in UpOptions means "the
-// default, or the existing lab's size".
-func checkNodesFlag(cmd *cobra.Command, n int) error {
-	if cmd.Flags().Changed("nodes") && n < 1 {
-		return usagef("--nodes %d: want 1 to %d", n, cluster.MaxNodes)
+// checkNodesFlag rejects an explicit --nodes, --controllers or --brokers below 1; 0
+// in UpOptions means "the default, or the existing lab's size".
+func checkNodesFlag(cmd *cobra.Command, o *cluster.UpOptions) error {
+	for _, f := range []struct {
+		flag string
+		n    int
+	}{{"nodes", o.Nodes}, {"controllers", o.Controllers}, {"brokers", o.Brokers}} {
+		if cmd.Flags().Changed(f.flag) && f.n < 1 {
+			return usagef("--%s %d: want 1 to %d", f.flag, f.n, cluster.MaxNodes)
+		}
 	}
 	return nil
 }
@@ -76,10 +85,13 @@ func newUpCommand(g *globals) *cobra.Command {
 		Short: "Create and start a lab, or start a stopped one, and wait until it is ready",
 		Example: `  kraftlab up --nodes 3
   kraftlab up --name big --nodes 5 --broker-port 29092 --controller-port 39092
+  kraftlab up --name iso --controllers 3 --brokers 2 --ports auto
+  kraftlab up --name dyn --controllers 1 --brokers 1 --quorum dynamic --ports auto
+  kraftlab up --name old --kafka-version 3.9.1 --ports auto
   kraftlab up --set log.retention.ms=60000 --set 2:num.io.threads=4`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkNodesFlag(cmd, o.Nodes); err != nil {
+			if err := checkNodesFlag(cmd, &o); err != nil {
 				return err
 			}
 			o.Home, o.Name, o.Progress = g.home, g.name, cmd.ErrOrStderr()
@@ -103,18 +115,20 @@ func printUp(w io.Writer, g *globals, res *cluster.UpResult) error {
 			Name           string              `json:"name"`
 			ClusterID      string              `json:"cluster_id"`
 			KafkaVersion   string              `json:"kafka_version"`
+			Layout         string              `json:"layout"`
+			Quorum         string              `json:"quorum"`
 			Bootstrap      string              `json:"bootstrap_servers"`
 			Nodes          []cluster.NodeState `json:"nodes"`
 			Created        bool                `json:"created"`
 			AlreadyRunning bool                `json:"already_running"`
 			Timings        []step.Timing       `json:"timings,omitempty"`
-		}{s.Name, s.ClusterID, s.KafkaVersion, strings.Join(s.BootstrapServers(), ","), s.Nodes, res.Created, res.AlreadyRunning, res.Timings})
+		}{s.Name, s.ClusterID, s.KafkaVersion, s.Layout(), s.QuorumMode(), strings.Join(s.BootstrapServers(), ","), s.Nodes, res.Created, res.AlreadyRunning, res.Timings})
 	}
 	verb := "is ready"
 	if res.AlreadyRunning {
 		verb = "is already running"
 	}
-	fmt.Fprintf(w, "Lab %q %s: %d nodes, Kafka %s, cluster id %s\n", s.Name, verb, len(s.Nodes), s.KafkaVersion, s.ClusterID)
+	fmt.Fprintf(w, "Lab %q %s: %s, %s quorum, Kafka %s, cluster id %s\n", s.Name, verb, s.Layout(), s.QuorumMode(), s.KafkaVersion, s.ClusterID)
 	fmt.Fprintf(w, "Bootstrap servers: %s\n\n", strings.Join(s.BootstrapServers(), ","))
 	name := ""
 	if s.Name != "default" {
@@ -134,7 +148,7 @@ func newRenderCommand(g *globals) *cobra.Command {
 		Short: "Show each node's server.properties and java command lines that up would use, starting nothing",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkNodesFlag(cmd, o.Nodes); err != nil {
+			if err := checkNodesFlag(cmd, &o); err != nil {
 				return err
 			}
 			o.Home, o.Name, o.Progress = g.home, g.name, cmd.ErrOrStderr()
@@ -190,7 +204,7 @@ func newStatusCommand(g *globals) *cobra.Command {
 }
 
 func printStatus(w io.Writer, st *cluster.Status) {
-	fmt.Fprintf(w, "Lab %q (%s)\nCluster id: %s   Kafka %s\nBootstrap servers: %s\n", st.Name, st.Dir, st.ClusterID, st.KafkaVersion, strings.Join(st.Bootstrap, ","))
+	fmt.Fprintf(w, "Lab %q (%s)\nCluster id: %s   Kafka %s   %s, %s quorum\nBootstrap servers: %s\n", st.Name, st.Dir, st.ClusterID, st.KafkaVersion, st.Layout, st.QuorumMode, strings.Join(st.Bootstrap, ","))
 	switch {
 	case st.Quorum != nil:
 		fmt.Fprintf(w, "Quorum: leader %d, epoch %d, high watermark %d\n", st.Quorum.LeaderID, st.Quorum.LeaderEpoch, st.Quorum.HighWatermark)

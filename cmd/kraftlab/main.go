@@ -103,7 +103,12 @@ KRaft cluster (no ZooKeeper, no Docker) with one command, ready when it says so.
 		newStatusCommand(g),
 		newLogsCommand(g),
 		newDownCommand(g),
+		newLsCommand(g),
+		newVersionsCommand(g),
 		newNodeCommand(g),
+		newControllerCommand(g),
+		newBrokerCommand(g),
+		newUpgradeCommand(g),
 		newChaosCommand(g),
 	)
 	addDataCommands(root, g)

@@ -1,0 +1,117 @@
+package main
+
+// This file owns the commands that look across labs and runtimes: ls and versions.
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kraftlab/kraftlab/cluster"
+	"github.com/kraftlab/kraftlab/cluster/dist"
+)
+
+func newLsCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "ls",
+		Short: "List the labs under KRAFTLAB_HOME: state, Kafka version, nodes, size, bootstrap servers",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			labs, err := cluster.ListLabs(g.home)
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if g.output == "json" {
+				return printJSON(w, labs)
+			}
+			printLabs(w, labs)
+			return nil
+		},
+	}
+}
+
+func printLabs(w io.Writer, labs []cluster.LabSummary) {
+	if len(labs) == 0 {
+		fmt.Fprintln(w, "No labs; 'kraftlab up' creates one")
+		return
+	}
+	fmt.Fprintf(w, "%-16s %-10s %-7s %-26s %-8s %-9s %s\n", "NAME", "STATE", "KAFKA", "NODES", "QUORUM", "SIZE", "BOOTSTRAP")
+	for _, l := range labs {
+		if l.Error != "" {
+			fmt.Fprintf(w, "%-16s %-10s %s\n", l.Name, l.State, l.Error)
+			continue
+		}
+		fmt.Fprintf(w, "%-16s %-10s %-7s %-26s %-8s %-9s %s\n", l.Name, l.State, l.KafkaVersion, l.Layout, l.Quorum, humanBytes(l.SizeBytes), strings.Join(l.Bootstrap, ","))
+	}
+}
+
+// humanBytes prints a size the way du -h does, in powers of 1024.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%dB", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f%c", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// runtimeJSON is one installed runtime as 'versions -o json' prints it.
+type runtimeJSON struct {
+	Version string   `json:"version"`
+	Default bool     `json:"default"`
+	From    string   `json:"installed_from"`
+	Dir     string   `json:"dir"`
+	Labs    []string `json:"labs"` // labs under KRAFTLAB_HOME created with it
+}
+
+func newVersionsCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "versions",
+		Short: "List the Kafka runtimes installed in the cache (kraftlab install --kafka-version V adds one)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rts, err := dist.Installed("")
+			if err != nil {
+				return err
+			}
+			labs, err := cluster.ListLabs(g.home)
+			if err != nil {
+				return err
+			}
+			out := []runtimeJSON{}
+			for _, rt := range rts {
+				r := runtimeJSON{Version: rt.Version, Default: rt.Version == dist.DefaultVersion, From: rt.InstalledFrom, Dir: rt.Dir, Labs: []string{}}
+				for _, l := range labs {
+					if l.KafkaVersion == rt.Version {
+						r.Labs = append(r.Labs, l.Name)
+					}
+				}
+				out = append(out, r)
+			}
+			w := cmd.OutOrStdout()
+			if g.output == "json" {
+				return printJSON(w, out)
+			}
+			if len(out) == 0 {
+				fmt.Fprintf(w, "No Kafka runtime installed; 'kraftlab install' fetches %s\n", dist.DefaultVersion)
+				return nil
+			}
+			fmt.Fprintf(w, "%-9s %-8s %-7s %-20s %s\n", "VERSION", "DEFAULT", "FROM", "LABS", "DIR")
+			for _, r := range out {
+				def := ""
+				if r.Default {
+					def = "yes"
+				}
+				fmt.Fprintf(w, "%-9s %-8s %-7s %-20s %s\n", r.Version, dash(def), dash(r.From), dash(strings.Join(r.Labs, ",")), r.Dir)
+			}
+			return nil
+		},
+	}
+}
