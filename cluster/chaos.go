@@ -270,13 +270,18 @@ func (r *chaosRun) inject(ctx context.Context, n int, fault, target string) erro
 
 // pickNode turns a chaos target into a node id.
 func (r *chaosRun) pickNode(ctx context.Context, target string) (int, error) {
+	// Earlier faults restarted nodes under new pids: look at the lab as it is now.
+	lab, err := OpenLab(r.o.Home, r.o.Name)
+	if err != nil {
+		return 0, err
+	}
 	switch target {
 	case "controller":
-		return r.lab.ResolveTarget(ctx, "controller")
+		return lab.ResolveTarget(ctx, "controller")
 	case "leader":
-		return r.lab.ResolveTarget(ctx, fmt.Sprintf("leader:%s/%d", r.o.Topic, r.rng.IntN(3)))
+		return lab.ResolveTarget(ctx, fmt.Sprintf("leader:%s/%d", r.o.Topic, r.rng.IntN(3)))
 	}
-	return r.lab.State.Nodes[r.rng.IntN(len(r.lab.State.Nodes))].ID, nil
+	return lab.State.Nodes[r.rng.IntN(len(lab.State.Nodes))].ID, nil
 }
 
 // allKill lets the workload run, SIGKILLs every node at once, brings the lab back

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kraftlab/kraftlab/cluster/step"
+
 	"github.com/kraftlab/kraftlab/cluster/usage"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -103,9 +105,9 @@ func (l *Lab) signalOne(ctx context.Context, id int, action string, timeout time
 	case "kill":
 		err = l.Paths.killNode(ctx, *n)
 	case "pause":
-		err = syscall.Kill(n.PID, syscall.SIGSTOP)
+		err = l.Paths.signalAndWait(ctx, *n, syscall.SIGSTOP, true)
 	case "resume":
-		err = syscall.Kill(n.PID, syscall.SIGCONT)
+		err = l.Paths.signalAndWait(ctx, *n, syscall.SIGCONT, false)
 	}
 	if err != nil {
 		return fmt.Errorf("%s node %d: %w", action, id, err)
@@ -200,4 +202,17 @@ func (l *Lab) partitionLeader(ctx context.Context, spec string) (int, error) {
 		return 0, fmt.Errorf("%s/%d has no leader right now", topic, part)
 	}
 	return int(p.Leader), nil
+}
+
+// signalAndWait sends SIGSTOP or SIGCONT and returns once /proc shows the process
+// paused (or running again): the kernel applies the signal asynchronously, and a
+// 'status' right after 'node pause' must already say paused.
+func (p Paths) signalAndWait(ctx context.Context, n NodeState, sig syscall.Signal, paused bool) error {
+	if err := syscall.Kill(n.PID, sig); err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return step.Poll(wctx, fmt.Sprintf("node %d to be %s", n.ID, map[bool]string{true: "paused", false: "running"}[paused]), 10*time.Millisecond,
+		func(context.Context) (bool, string, error) { return p.NodePaused(n) == paused, "", nil })
 }
