@@ -350,15 +350,11 @@ func (r *chaosRun) waitHealthy(ctx context.Context) error {
 
 // killAll SIGKILLs every running node at once, holding the lab's lock.
 func (l *Lab) killAll(ctx context.Context) error {
-	lock, err := lockLab(l.Paths)
+	lock, s, err := lockState(l.Paths)
 	if err != nil {
 		return err
 	}
 	defer lock.Unlock()
-	s, err := LoadState(l.Paths)
-	if err != nil {
-		return err
-	}
 	err = eachNode(s.Nodes, func(n NodeState) error { return l.Paths.killNode(ctx, n) })
 	for i := range s.Nodes {
 		s.Nodes[i].PID, s.Nodes[i].StartTime = 0, 0

@@ -85,16 +85,11 @@ func (l *Lab) startOne(ctx context.Context, o NodeOptions, id int) error {
 
 // signalOne stops, kills, pauses or resumes node id while holding the lab's lock.
 func (l *Lab) signalOne(ctx context.Context, id int, action string, timeout time.Duration) error {
-	lock, err := lockLab(l.Paths)
+	lock, s, err := lockState(l.Paths)
 	if err != nil {
 		return err
 	}
 	defer lock.Unlock()
-	// Re-read: the state may have changed while another command held the lock.
-	s, err := LoadState(l.Paths)
-	if err != nil {
-		return err
-	}
 	n, _ := s.Node(id)
 	if !l.Paths.NodeAlive(*n) {
 		return fmt.Errorf("node %d is not running; 'kraftlab node start %d' starts it", id, id)

@@ -48,3 +48,18 @@ func (l *labLock) Unlock() {
 	_ = syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
 	l.f.Close()
 }
+
+// lockState takes the lab's lock and re-reads its state under it: whatever another
+// command changed while it held the lock (pids after a restart, nodes added) is seen.
+func lockState(p Paths) (*labLock, *State, error) {
+	lock, err := lockLab(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := LoadState(p)
+	if err != nil {
+		lock.Unlock()
+		return nil, nil, err
+	}
+	return lock, s, nil
+}

@@ -58,18 +58,11 @@ func AddController(ctx context.Context, o ScaleOptions) (*ControllerResult, erro
 	if err != nil {
 		return nil, err
 	}
-	uo := UpOptions{Home: o.Home, Name: o.Name, Wait: o.Wait, Progress: o.Progress}
-	uo.Normalize()
-	r := &upRun{o: uo, paths: lab.Paths, steps: step.Steps{W: uo.Progress}}
-	if err := r.planExisting(lab.State); err != nil {
-		return nil, err
-	}
-	r.planAdded("controller")
-	res, err := r.run(ctx)
+	res, added, err := addNode(ctx, lab, o, "controller")
 	if err != nil {
 		return nil, err
 	}
-	return quorumResult(ctx, res.State, "add", r.added, res.Timings)
+	return quorumResult(ctx, res.State, "add", added, res.Timings)
 }
 
 // readDirectoryID reads directory.id from a meta.properties that StorageTool wrote.
@@ -179,15 +172,11 @@ func RemoveController(ctx context.Context, o ScaleOptions) (*ControllerResult, e
 // prepareRemoval checks node id can be removed, renders every other node's
 // properties without it, and returns the running nodes that would be stranded.
 func prepareRemoval(p Paths, id int) ([]int, error) {
-	lock, err := lockLab(p)
+	lock, s, err := lockState(p)
 	if err != nil {
 		return nil, err
 	}
 	defer lock.Unlock()
-	s, err := LoadState(p)
-	if err != nil {
-		return nil, err
-	}
 	if err := checkRemovable(s, id); err != nil {
 		return nil, err
 	}
@@ -203,16 +192,11 @@ func prepareRemoval(p Paths, id int) ([]int, error) {
 // RemoveRaftVoter, the wait for the new voter set, stopping the node and dropping
 // it from the lab.
 func removeVoter(ctx context.Context, p Paths, o ScaleOptions, steps *step.Steps) (*State, error) {
-	lock, err := lockLab(p)
+	lock, s, err := lockState(p)
 	if err != nil {
 		return nil, err
 	}
 	defer lock.Unlock()
-	// Re-read: the restarts above changed pids.
-	s, err := LoadState(p)
-	if err != nil {
-		return nil, err
-	}
 	if err := checkRemovable(s, o.ID); err != nil {
 		return nil, err
 	}

@@ -49,18 +49,25 @@ func AddBroker(ctx context.Context, o ScaleOptions) (*BrokerResult, error) {
 	if err := lab.RequireRunning(); err != nil {
 		return nil, err
 	}
+	res, added, err := addNode(ctx, lab, o, "broker")
+	if err != nil {
+		return nil, err
+	}
+	return &BrokerResult{Action: "add", Node: added, Bootstrap: res.State.BootstrapServers(), Timings: res.Timings}, nil
+}
+
+// addNode plans one more node with the one role into a running lab and runs up's
+// steps for it (runtime, render, format, start, wait); it returns the new node's id.
+func addNode(ctx context.Context, lab *Lab, o ScaleOptions, role string) (*UpResult, int, error) {
 	uo := UpOptions{Home: o.Home, Name: o.Name, Wait: o.Wait, Progress: o.Progress}
 	uo.Normalize()
 	r := &upRun{o: uo, paths: lab.Paths, steps: step.Steps{W: uo.Progress}}
 	if err := r.planExisting(lab.State); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	r.planAdded("broker")
+	r.planAdded(role)
 	res, err := r.run(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &BrokerResult{Action: "add", Node: r.added, Bootstrap: res.State.BootstrapServers(), Timings: res.Timings}, nil
+	return res, r.added, err
 }
 
 // planAdded appends a node with the one role to the lab: the next id, and the
@@ -134,16 +141,11 @@ func RemoveBroker(ctx context.Context, o ScaleOptions) (*BrokerResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	lock, err := lockLab(lab.Paths)
+	lock, s, err := lockState(lab.Paths)
 	if err != nil {
 		return nil, err
 	}
 	defer lock.Unlock()
-	// Re-read: the state may have changed while another command held the lock.
-	s, err := LoadState(lab.Paths)
-	if err != nil {
-		return nil, err
-	}
 	n, ok := s.Node(o.ID)
 	switch {
 	case !ok:

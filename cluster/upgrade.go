@@ -172,15 +172,11 @@ func upgradeNode(ctx context.Context, p Paths, o UpgradeOptions, id int, rt *dis
 
 // updateState applies change to the lab's state under its lock.
 func updateState(p Paths, change func(*State)) error {
-	lock, err := lockLab(p)
+	lock, s, err := lockState(p)
 	if err != nil {
 		return err
 	}
 	defer lock.Unlock()
-	s, err := LoadState(p)
-	if err != nil {
-		return err
-	}
 	change(s)
 	return SaveState(p, s)
 }
