@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kraftlab/kraftlab/cluster/usage"
 
@@ -237,6 +238,12 @@ func ParseOverride(s string, nodes int) (Override, error) {
 	}
 	if flag, ok := managedKeys[o.Key]; ok {
 		return Override{}, fmt.Errorf("--set %q: %s is set by kraftlab from the lab's layout; use %s instead", s, o.Key, flag)
+	}
+	if !utf8.ValidString(s) {
+		return Override{}, fmt.Errorf("--set %q: not valid UTF-8 text", s)
+	}
+	if strings.IndexFunc(value, func(r rune) bool { return r > 0xFFFF }) >= 0 {
+		return Override{}, fmt.Errorf("--set %q: characters beyond U+FFFF (e.g. emoji) are not supported in properties", s)
 	}
 	if strings.ContainsAny(value, "\n\r") {
 		return Override{}, fmt.Errorf("--set %q: the value may not contain a line break", s)

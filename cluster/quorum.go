@@ -67,7 +67,7 @@ func AddController(ctx context.Context, o ScaleOptions) (*ControllerResult, erro
 
 // readDirectoryID reads directory.id from a meta.properties that StorageTool wrote.
 func readDirectoryID(file string) (string, error) {
-	p, err := properties.LoadFile(file, properties.UTF8)
+	p, err := properties.LoadFile(file, propertiesEncoding)
 	if err != nil {
 		return "", fmt.Errorf("read %s: %w", file, err)
 	}
@@ -81,7 +81,7 @@ func readDirectoryID(file string) (string, error) {
 // quorumBootstrapOf reads controller.quorum.bootstrap.servers from a node's
 // properties: what its process knows of the controllers when started from it.
 func quorumBootstrapOf(file string) []string {
-	p, err := properties.LoadFile(file, properties.UTF8)
+	p, err := properties.LoadFile(file, propertiesEncoding)
 	if err != nil {
 		return nil
 	}

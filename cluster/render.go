@@ -10,12 +10,19 @@ import (
 	"path/filepath"
 	"strings"
 	"text/template"
+	"unicode/utf8"
 
 	"github.com/magiconair/properties"
 
 	"github.com/kraftlab/kraftlab/cluster/dist"
 	"github.com/kraftlab/kraftlab/templates"
 )
+
+// propertiesEncoding is how kraftlab reads properties files. Kafka reads them with
+// java.util.Properties.load on a stream, i.e. as ISO-8859-1 with \uXXXX escapes, so
+// rendered files are written as plain ASCII (see escapeNonASCII) and read the same
+// by both.
+const propertiesEncoding = properties.UTF8
 
 var serverTemplate = template.Must(template.ParseFS(templates.FS, "server.properties.tmpl"))
 
@@ -81,7 +88,7 @@ func RenderProperties(s *State, p Paths, n NodeState, overrides []Override) ([]b
 	}
 	props := properties.NewProperties()
 	props.DisableExpansion = true // Kafka reads ${...} literally
-	if err := props.Load(buf.Bytes(), properties.UTF8); err != nil {
+	if err := props.Load(buf.Bytes(), propertiesEncoding); err != nil {
 		return nil, fmt.Errorf("render node %d: template output does not parse: %w", n.ID, err)
 	}
 	for _, o := range overrides {
@@ -93,10 +100,10 @@ func RenderProperties(s *State, p Paths, n NodeState, overrides []Override) ([]b
 		}
 	}
 	var out bytes.Buffer
-	if _, err := props.WriteComment(&out, "# ", properties.UTF8); err != nil {
+	if _, err := props.WriteComment(&out, "# ", propertiesEncoding); err != nil {
 		return nil, fmt.Errorf("render node %d: %w", n.ID, err)
 	}
-	return out.Bytes(), nil
+	return escapeNonASCII(out.Bytes()), nil
 }
 
 // log4jConfig returns the logging config file name and body for a runtime: log4j2
@@ -172,4 +179,20 @@ func formatQuorumArgs(s *State, n NodeState) []string {
 		voters = append(voters, fmt.Sprintf("%d@%s:%s", c.ID, c.ControllerAddr(), c.DirectoryID))
 	}
 	return []string{"--initial-controllers", strings.Join(voters, ",")}
+}
+
+// escapeNonASCII turns every non-ASCII character into a \uXXXX escape, which Java's
+// Properties decodes in keys and values alike; raw UTF-8 would be misread as
+// ISO-8859-1. ParseOverride refuses characters beyond U+FFFF, which would need
+// surrogate pairs.
+func escapeNonASCII(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for _, r := range string(b) {
+		if r < utf8.RuneSelf {
+			out = append(out, byte(r))
+			continue
+		}
+		out = fmt.Appendf(out, "\\u%04x", r)
+	}
+	return out
 }

@@ -191,7 +191,7 @@ func parseProps(t testing.TB, b []byte) map[string]string {
 	t.Helper()
 	p := properties.NewProperties()
 	p.DisableExpansion = true
-	if err := p.Load(b, properties.UTF8); err != nil {
+	if err := p.Load(b, propertiesEncoding); err != nil {
 		t.Fatalf("rendered output does not parse: %v\n%s", err, b)
 	}
 	return p.Map()
