@@ -18,7 +18,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kraftlab/kraftlab/cluster/step"
 	"github.com/kraftlab/kraftlab/cluster/usage"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -73,11 +72,6 @@ const (
 	// before reaching the end it set out to read.
 	benchConsumeIdle = 15 * time.Second
 )
-
-// benchTopicAppear is how long a topic may take to show up in the metadata of the
-// broker asked, right after it was created. A variable so tests of a missing
-// topic need not wait for it.
-var benchTopicAppear = 5 * time.Second
 
 // BenchProduceOptions says what BenchProduce sends. It stops at the first bound
 // reached; with no bound at all it uses DefaultBenchBytes and DefaultBenchDuration.
@@ -289,25 +283,18 @@ func BenchProduce(ctx context.Context, brokers []string, o BenchProduceOptions) 
 	return rep, nil
 }
 
-// benchTopicReady waits until every partition of topic has a leader and all its
+// benchTopicReady checks the topic exists (CreateTopic returns once every broker
+// knows a new topic) and waits until every partition has a leader and all its
 // replicas in sync, so acks=all measures replication rather than a follower
-// catching up. A topic created a moment ago can be unknown to the broker asked
-// for a moment; one still missing after benchTopicAppear is reported at once
-// instead of after the whole health wait.
+// catching up.
 func benchTopicReady(ctx context.Context, cl *kgo.Client, topic string) error {
-	actx, cancel := context.WithTimeout(ctx, benchTopicAppear)
-	defer cancel()
-	err := step.Poll(actx, "topic "+topic, healthInterval, func(ctx context.Context) (bool, string, error) {
-		_, _, err := topicMetadata(ctx, cl, topic)
-		return err == nil, "", err
-	})
-	switch {
-	case errors.Is(err, ErrTopicNotFound) && ctx.Err() == nil:
-		return fmt.Errorf("%w (kraftlab topic create %s makes it)", ErrTopicNotFound, topic)
-	case err != nil:
+	if _, _, err := topicMetadata(ctx, cl, topic); err != nil {
+		if errors.Is(err, ErrTopicNotFound) {
+			return fmt.Errorf("%w (kraftlab topic create %s makes it)", err, topic)
+		}
 		return err
 	}
-	_, _, err = WaitHealthy(ctx, cl, topic, 0)
+	_, _, err := WaitHealthy(ctx, cl, topic, 0)
 	return err
 }
 

@@ -80,8 +80,6 @@ func TestBenchProduceBounds(t *testing.T) {
 }
 
 func TestBenchErrors(t *testing.T) {
-	defer func(d time.Duration) { benchTopicAppear = d }(benchTopicAppear)
-	benchTopicAppear = 100 * time.Millisecond
 	brokers, _ := fakeCluster(t, 1, kfake.SeedTopics(1, "empty"))
 	ctx := testContext(t)
 	tests := []struct {

@@ -36,6 +36,9 @@ const (
 	// it and elect its leaders.
 	healthWait     = 30 * time.Second
 	healthInterval = 200 * time.Millisecond
+	// topicPropagationWait bounds how long a new topic may take to reach every
+	// broker's metadata; on loopback it is well under a second.
+	topicPropagationWait = 15 * time.Second
 	// smokeIdle ends the read-back when nothing more arrives; by then whatever is
 	// missing is lost. It includes joining the group, which Kafka delays by
 	// group.initial.rebalance.delay.ms (3s by default).

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/kraftlab/kraftlab/cluster/step"
 	"github.com/kraftlab/kraftlab/cluster/usage"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -138,7 +139,41 @@ func CreateTopic(ctx context.Context, cl *kgo.Client, spec TopicSpec) (CreatedTo
 	if err != nil {
 		return CreatedTopic{}, fmt.Errorf("create topic %q: %w", spec.Name, withBrokerMessage(err, resp.ErrMessage))
 	}
+	if err := waitTopicEverywhere(ctx, cl, meta, spec.Name, int(partitions)); err != nil {
+		return CreatedTopic{}, fmt.Errorf("create topic %q: %w", spec.Name, err)
+	}
 	return CreatedTopic{Name: spec.Name, Partitions: int(partitions), ReplicationFactor: int(rf), Created: true}, nil
+}
+
+// waitTopicEverywhere waits until every broker's metadata lists the new topic with
+// a leader for each partition. The controller acknowledges a creation before the
+// brokers have replayed it, and a produce or describe sent right after to another
+// broker would otherwise be told the topic does not exist.
+func waitTopicEverywhere(ctx context.Context, cl *kgo.Client, meta *kmsg.MetadataResponse, topic string, partitions int) error {
+	wctx, cancel := context.WithTimeout(ctx, topicPropagationWait)
+	defer cancel()
+	return step.Poll(wctx, "topic "+topic+" on every broker", healthInterval, func(ctx context.Context) (bool, string, error) {
+		for _, b := range meta.Brokers {
+			req := kmsg.NewPtrMetadataRequest()
+			rt := kmsg.NewMetadataRequestTopic()
+			rt.Topic = kmsg.StringPtr(topic)
+			req.Topics = append(req.Topics, rt)
+			kresp, err := cl.Broker(int(b.NodeID)).Request(ctx, req)
+			if err != nil {
+				return false, fmt.Sprintf("broker %d", b.NodeID), err
+			}
+			resp := kresp.(*kmsg.MetadataResponse)
+			if len(resp.Topics) != 1 || resp.Topics[0].ErrorCode != 0 || len(resp.Topics[0].Partitions) != partitions {
+				return false, fmt.Sprintf("broker %d does not know the topic yet", b.NodeID), nil
+			}
+			for _, p := range resp.Topics[0].Partitions {
+				if p.Leader < 0 {
+					return false, fmt.Sprintf("broker %d: partition %d has no leader yet", b.NodeID, p.Partition), nil
+				}
+			}
+		}
+		return true, "", nil
+	})
 }
 
 func existingTopic(spec TopicSpec, t kmsg.MetadataResponseTopic) (CreatedTopic, error) {
