@@ -475,13 +475,18 @@ func (r *upRun) waitForBrokers(ctx context.Context) error {
 				return false, fmt.Sprintf("node %d broker %s not serving yet", n.ID, n.BrokerAddr()), err
 			}
 		}
-		ids, err := ac.registeredBrokers(ctx, 0)
-		if err != nil {
-			return false, "metadata request failed", err
-		}
-		for _, n := range brokers {
-			if !slices.Contains(ids, int32(n.ID)) {
-				return false, fmt.Sprintf("broker %d not registered yet (registered: %v)", n.ID, ids), nil
+		// Every broker must list every other: a client's first metadata answer
+		// (e.g. the broker count that sizes a new topic's replication) can come
+		// from any of them.
+		for i, asked := range brokers {
+			ids, err := ac.registeredBrokers(ctx, i)
+			if err != nil {
+				return false, fmt.Sprintf("metadata request to node %d failed", asked.ID), err
+			}
+			for _, n := range brokers {
+				if !slices.Contains(ids, int32(n.ID)) {
+					return false, fmt.Sprintf("node %d does not list broker %d yet (it lists %v)", asked.ID, n.ID, ids), nil
+				}
 			}
 		}
 		return true, "", nil
