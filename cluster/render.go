@@ -136,6 +136,7 @@ func log4jPath(p Paths, major int) string {
 func serverCommand(rt *dist.Runtime, p Paths, heap string, id int) []string {
 	args := []string{rt.Java, "-Xmx" + heap, "-Xms" + heap}
 	args = append(args, kafkaPerfFlags...)
+	args = append(args, sharedArchiveFlags(rt, serverArchive)...)
 	args = append(args,
 		"-Dkafka.logs.dir="+p.LogsDir(id),
 		log4jFlag(rt.Major(), log4jPath(p, rt.Major())),
@@ -148,13 +149,14 @@ func serverCommand(rt *dist.Runtime, p Paths, heap string, id int) []string {
 // formatCommand is the java command line that formats node id's storage, the way
 // kafka-storage.sh builds it; quorumArgs are the quorum flags (see formatQuorumArgs).
 func formatCommand(rt *dist.Runtime, p Paths, clusterID string, id int, quorumArgs []string) []string {
-	args := []string{
-		rt.Java, "-Xmx256M", "-Djava.awt.headless=true",
-		"-Dkafka.logs.dir=" + p.LogsDir(id),
+	args := []string{rt.Java, "-Xmx256M", "-Djava.awt.headless=true"}
+	args = append(args, sharedArchiveFlags(rt, storageArchive)...)
+	args = append(args,
+		"-Dkafka.logs.dir="+p.LogsDir(id),
 		log4jFlag(rt.Major(), log4jPath(p, rt.Major())),
 		"-cp", rt.Classpath(),
 		"kafka.tools.StorageTool", "format", "-t", clusterID, "-c", p.PropertiesFile(id),
-	}
+	)
 	return append(args, quorumArgs...)
 }
 

@@ -184,7 +184,7 @@ func (r *upRun) ensureRuntime() error {
 		}
 		ro = recordedRuntime(ro, r.state.KafkaVersion, r.state.RuntimeDir)
 	}
-	rt, err := dist.Ensure(context.Background(), ro)
+	rt, err := Install(context.Background(), ro)
 	if err != nil {
 		return err
 	}
@@ -211,7 +211,7 @@ func (r *upRun) runtimeFor(n NodeState) (*dist.Runtime, error) {
 	}
 	ro := recordedRuntime(r.o.Runtime, n.KafkaVersion, n.RuntimeDir)
 	ro.Progress = r.o.Progress
-	rt, err := dist.Ensure(context.Background(), ro)
+	rt, err := Install(context.Background(), ro)
 	if err != nil {
 		return nil, fmt.Errorf("node %d runtime: %w", n.ID, err)
 	}
@@ -308,17 +308,25 @@ func (r *upRun) writeConfig() error {
 			}
 		}
 	}
-	name, body, err := log4jConfig(r.rt.Major())
-	if err != nil {
+	if err := writeLog4jConfig(r.paths, r.rt); err != nil {
 		return err
-	}
-	if err := os.WriteFile(filepath.Join(r.paths.Dir, name), body, 0o600); err != nil {
-		return fmt.Errorf("write logging config: %w", err)
 	}
 	if err := writeNodeFiles(r.paths, r.state, r.state.Nodes); err != nil {
 		return err
 	}
 	return SaveState(r.paths, r.state)
+}
+
+// writeLog4jConfig writes the lab's logging config for the runtime's Kafka line.
+func writeLog4jConfig(p Paths, rt *dist.Runtime) error {
+	name, body, err := log4jConfig(rt.Major())
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(p.Dir, name), body, 0o600); err != nil {
+		return fmt.Errorf("write logging config: %w", err)
+	}
+	return nil
 }
 
 // writeNodeFiles renders the properties of the given nodes of lab s and creates

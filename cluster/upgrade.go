@@ -9,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -92,7 +90,7 @@ func Upgrade(ctx context.Context, o UpgradeOptions) (*UpgradeResult, error) {
 func rollTo(ctx context.Context, lab *Lab, o UpgradeOptions, res *UpgradeResult) error {
 	ro := o.Runtime
 	ro.Progress = o.Progress
-	rt, err := dist.Ensure(ctx, ro)
+	rt, err := Install(ctx, ro)
 	if err != nil {
 		return err
 	}
@@ -101,12 +99,8 @@ func rollTo(ctx context.Context, lab *Lab, o UpgradeOptions, res *UpgradeResult)
 	}
 	res.To = rt.Version
 	// The new release may log through another log4j: its config sits beside the old.
-	name, body, err := log4jConfig(rt.Major())
-	if err != nil {
+	if err := writeLog4jConfig(lab.Paths, rt); err != nil {
 		return err
-	}
-	if err := os.WriteFile(filepath.Join(lab.Paths.Dir, name), body, 0o600); err != nil {
-		return fmt.Errorf("write logging config: %w", err)
 	}
 	order := slices.Clone(lab.State.Nodes)
 	// Controllers first: a newer broker may ask a controller for what an older one

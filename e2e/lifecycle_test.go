@@ -136,6 +136,13 @@ func TestLifecycleThreeNodes(t *testing.T) {
 func TestSingleNode(t *testing.T) {
 	l := newLab(t, 1)
 	l.up(1)
+	// install built the runtime's class-data archive, and the node maps it.
+	for _, pid := range l.javaPIDs() {
+		cmd, _ := os.ReadFile(filepath.Join("/proc", itoa(pid), "cmdline"))
+		if !strings.Contains(string(cmd), "-XX:SharedArchiveFile=") {
+			t.Errorf("node process %d runs without the class-data archive: %q", pid, cmd)
+		}
+	}
 	st := l.status(t)
 	if st.Quorum == nil || len(st.Quorum.Voters) != 1 || st.Quorum.LeaderID != 1 {
 		t.Fatalf("want node 1 as the only voter and leader, got %+v", st.Quorum)

@@ -33,7 +33,7 @@ func newInstallCommand(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Progress = cmd.ErrOrStderr()
-			rt, err := dist.Ensure(cmd.Context(), o)
+			rt, err := cluster.Install(cmd.Context(), o)
 			if err != nil {
 				return err
 			}
