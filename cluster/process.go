@@ -105,12 +105,11 @@ func (p Paths) NodePaused(n NodeState) bool {
 // startedNode is a JVM kraftlab launched in this run; exited closes when it ends so
 // waits notice a dying node at once instead of at the deadline.
 type startedNode struct {
-	ID       int
-	PID      int
-	Start    uint64
-	exited   chan struct{}
-	exitErr  error
-	waitDone bool
+	ID      int
+	PID     int
+	Start   uint64
+	exited  chan struct{}
+	exitErr error
 }
 
 // startNode launches args as a detached process (own session, so a Ctrl-C in the
