@@ -265,7 +265,6 @@ func (p Paths) DataDir(id int) string    { return filepath.Join(p.NodeDir(id), "
 func (p Paths) LogsDir(id int) string    { return filepath.Join(p.NodeDir(id), "logs") }
 func (p Paths) ServerLog(id int) string  { return filepath.Join(p.LogsDir(id), "server.log") }
 func (p Paths) ConsoleLog(id int) string { return filepath.Join(p.NodeDir(id), "console.log") }
-func (p Paths) Log4jFile() string        { return filepath.Join(p.Dir, "log4j") }
 func (p Paths) MetaProperties(id int) string {
 	return filepath.Join(p.DataDir(id), "meta.properties")
 }
