@@ -2,7 +2,7 @@
 BIN := bin/kraftlab
 GO  ?= go
 
-.PHONY: build deps lab lab-down test test-short vet fuzz bench clean
+.PHONY: build deps lab lab-down test test-short vet cross fuzz bench clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/kraftlab
@@ -20,9 +20,16 @@ lab: deps build
 lab-down: build
 	$(BIN) down
 
-vet:
+vet: cross
 	gofmt -l . | (! grep .) || (echo "gofmt needed on the files above" && exit 1)
 	$(GO) vet ./...
+
+# macOS builds from any machine: process and port lookups differ per system
+# (cluster/internal/proc), so both Mac architectures must compile and vet clean.
+cross:
+	GOOS=darwin GOARCH=arm64 $(GO) build ./...
+	GOOS=darwin GOARCH=amd64 $(GO) build ./...
+	GOOS=darwin $(GO) vet ./...
 
 # Unit tests only: no JVM, seconds.
 test-short:
@@ -36,6 +43,8 @@ test: deps vet
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzRenderOverride -fuzztime 15s ./cluster/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseStat$$' -fuzztime 10s ./cluster/internal/proc/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseProcargs2$$' -fuzztime 10s ./cluster/internal/proc/
 
 # Benchmarks on real JVMs (about 15 minutes; see BENCHMARKS.md): up-time against the
 # tutorial and bare JVMs, then produce throughput against Kafka's own producer

@@ -1,20 +1,21 @@
 package cluster
 
-// This file owns 'down': stop every node of a lab (SIGTERM, wait, SIGKILL), only
-// ever signalling the processes the state file recorded, and --purge.
+// This file owns 'down': stop every node of a lab — brokers first, so each can
+// hand over its partitions while the controllers still run — only ever signalling
+// a process whose start time and command line match this lab's node, and --purge.
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
+
+	"github.com/kraftlab/kraftlab/cluster/internal/labdir"
+	"github.com/kraftlab/kraftlab/cluster/internal/render"
 )
 
-// DownOptions is what 'kraftlab down' takes.
+// DownOptions is what 'down' takes.
 type DownOptions struct {
-	Home    string
-	Name    string
 	Purge   bool          // delete the lab dir once its processes are gone
 	Timeout time.Duration // per node, between SIGTERM and SIGKILL; 0 = 30s
 }
@@ -22,79 +23,148 @@ type DownOptions struct {
 // DownResult says what 'down' did.
 type DownResult struct {
 	Name    string `json:"name"`
-	Stopped []int  `json:"stopped"` // node ids that were running
-	Purged  bool   `json:"purged"`
-	Existed bool   `json:"existed"`
 	Dir     string `json:"dir"`
+	Existed bool   `json:"existed"`
+	Stopped []int  `json:"stopped"`          // nodes that were running
+	Killed  []int  `json:"killed,omitempty"` // nodes that needed SIGKILL after the timeout
+	Purged  bool   `json:"purged"`
+	// Warning is a problem that did not stop 'down' (e.g. the state could not be
+	// saved on a full disk; the pids it keeps are checked before any use).
+	Warning string `json:"warning,omitempty"`
 }
 
-// Down stops a lab. A lab that is not running (or does not exist) is not an error.
-func Down(ctx context.Context, o DownOptions) (*DownResult, error) {
-	if o.Timeout == 0 {
-		o.Timeout = 30 * time.Second
-	}
-	paths, err := PathsFor(o.Home, o.Name)
+// Down stops the lab named name under cfg. A lab that does not exist is not an
+// error; a directory that kraftlab did not create is refused and left alone.
+func Down(ctx context.Context, cfg Config, name string, o DownOptions) (*DownResult, error) {
+	d, err := cfg.labDir(name)
 	if err != nil {
 		return nil, err
 	}
-	res := &DownResult{Name: o.Name, Dir: paths.Dir}
-	if _, err := os.Stat(paths.Dir); errors.Is(err, os.ErrNotExist) {
+	res := &DownResult{Name: name, Dir: d.Path}
+	l := &Lab{cfg: cfg, dir: d}
+	if err := l.load(); errors.Is(err, ErrNoLab) {
 		return res, nil
+	} else if err != nil && l.stErr == nil {
+		return nil, err
 	}
 	res.Existed = true
-	lock, err := lockLab(paths)
+	return l.down(ctx, o, res)
+}
+
+// Down stops the lab's nodes and, with o.Purge, deletes it.
+func (l *Lab) Down(ctx context.Context, o DownOptions) (*DownResult, error) {
+	res := &DownResult{Name: l.Name(), Dir: l.dir.Path, Existed: true}
+	if kind, _ := l.dir.Inspect(); kind == labdir.Missing {
+		res.Existed = false
+		return res, nil
+	}
+	return l.down(ctx, o, res)
+}
+
+func (l *Lab) down(ctx context.Context, o DownOptions, res *DownResult) (*DownResult, error) {
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+	lock, err := labdir.Lock(l.dir)
 	if err != nil {
 		return nil, err
 	}
 	defer lock.Unlock()
-
-	state, err := LoadState(paths)
-	switch {
-	case errors.Is(err, ErrNoLab):
-		// A lab dir without state: an interrupted first 'up' before formatting.
-	case err != nil && !o.Purge:
+	if err := l.load(); err != nil && l.stErr == nil {
 		return nil, err
-	case err != nil:
-		// The state is unreadable, so its pids are unknown: find the lab's nodes by
-		// their command line instead, which names this lab's properties files.
-		state = &State{Name: o.Name, Nodes: paths.labProcesses()}
-		if err := stopAll(ctx, paths, state, o.Timeout, res); err != nil {
+	}
+	if l.stErr != nil && !o.Purge {
+		// The state is unreadable, so its pids are unknown: the lab's nodes are still
+		// found by their command line and stopped, and the state left for the user.
+		if err := l.stopFound(ctx, o.Timeout, res); err != nil {
 			return nil, err
 		}
-	default:
-		if err := stopAll(ctx, paths, state, o.Timeout, res); err != nil {
+		return res, l.stErr
+	}
+	if l.st != nil {
+		changed := len(l.adoptStrays()) > 0
+		if err := l.stopAll(ctx, o.Timeout, res); err != nil {
 			return nil, err
+		}
+		changed = changed || len(res.Stopped) > 0
+		// Saving is best effort: a purge deletes the file next, and a stale pid is
+		// harmless (start time and command line are checked before any signal).
+		if changed && !o.Purge {
+			if err := labdir.SaveState(l.dir, l.st); err != nil {
+				res.Warning = fmt.Sprintf("the nodes are stopped, but the lab state was not saved: %v", err)
+			}
 		}
 	}
+	// Whatever the state says, no JVM of this lab may outlive a purge.
+	if err := l.stopFound(ctx, o.Timeout, res); err != nil {
+		return nil, err
+	}
 	if o.Purge {
-		if err := os.RemoveAll(paths.Dir); err != nil {
-			return nil, fmt.Errorf("purge lab: %w", err)
+		if left := l.labProcesses(); len(left) > 0 {
+			return nil, fmt.Errorf("not purging %s: node %d (pid %d) still runs", l.dir.Path, left[0].ID, left[0].PID)
+		}
+		if err := labdir.Remove(l.dir); err != nil {
+			return nil, err
 		}
 		res.Purged = true
 	}
 	return res, nil
 }
 
-// stopAll stops every running node concurrently and clears their pids.
-func stopAll(ctx context.Context, paths Paths, state *State, timeout time.Duration, res *DownResult) error {
-	var running []NodeState
-	for _, n := range state.Nodes {
-		if paths.NodeAlive(n) {
-			running = append(running, n)
-			res.Stopped = append(res.Stopped, n.ID)
+// stopAll stops every running node, brokers before controllers: a broker's
+// controlled shutdown needs a live controller to hand its partitions over.
+func (l *Lab) stopAll(ctx context.Context, timeout time.Duration, res *DownResult) error {
+	var brokersOnly, rest []node
+	for _, n := range l.nodes() {
+		if !l.alive(n) {
+			continue
+		}
+		res.Stopped = append(res.Stopped, n.ID)
+		if n.IsController() {
+			rest = append(rest, n)
+		} else {
+			brokersOnly = append(brokersOnly, n)
 		}
 	}
-	err := eachNode(running, func(n NodeState) error { return paths.stopNode(ctx, n, timeout) })
-	for i := range state.Nodes {
-		if !paths.NodeAlive(state.Nodes[i]) {
-			state.Nodes[i].PID, state.Nodes[i].StartTime = 0, 0
+	for _, group := range [][]node{brokersOnly, rest} {
+		if err := l.stopGroup(ctx, group, timeout, res); err != nil {
+			return err
 		}
 	}
-	if state.ClusterID == "" {
-		return err // recovered from the process table: nothing worth saving
+	return nil
+}
+
+// stopGroup stops nodes concurrently, recording which needed SIGKILL, and clears
+// the records of those that are gone.
+func (l *Lab) stopGroup(ctx context.Context, nodes []node, timeout time.Duration, res *DownResult) error {
+	killed := make([]bool, len(nodes))
+	idx := map[int]int{}
+	for i, n := range nodes {
+		idx[n.ID] = i
 	}
-	if serr := SaveState(paths, state); serr != nil {
-		err = errors.Join(err, serr)
+	err := eachNode(nodes, func(n node) error {
+		k, err := l.stopNode(ctx, n, timeout)
+		killed[idx[n.ID]] = k
+		return err
+	})
+	for i, n := range nodes {
+		if killed[i] {
+			res.Killed = append(res.Killed, n.ID)
+		}
+		if !l.alive(n) {
+			n.rec.PID, n.rec.StartTime = 0, 0
+		}
 	}
 	return err
+}
+
+// stopFound stops the lab's JVMs found by command line, for when the state file
+// cannot say which they are.
+func (l *Lab) stopFound(ctx context.Context, timeout time.Duration, res *DownResult) error {
+	var found []node
+	for _, p := range l.labProcesses() {
+		found = append(found, node{rec: &labdir.Node{ID: p.ID, PID: p.PID, StartTime: p.Start}, Node: render.Node{ID: p.ID}})
+		res.Stopped = append(res.Stopped, p.ID)
+	}
+	return l.stopGroup(ctx, found, timeout, res)
 }

@@ -2,37 +2,44 @@ package cluster
 
 // This file owns deliberate node faults: stop, start, restart, kill, pause and
 // resume one node, picked by id, as the current quorum leader, or as the leader of
-// a partition.
+// a partition — each one operation under the lab's lock.
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/kraftlab/kraftlab/cluster/step"
-
-	"github.com/kraftlab/kraftlab/cluster/usage"
-
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kraftlab/kraftlab/cluster/internal/ports"
+	"github.com/kraftlab/kraftlab/cluster/internal/step"
+	"github.com/kraftlab/kraftlab/cluster/usage"
+)
+
+// Node actions.
+const (
+	ActionStop    = "stop"
+	ActionStart   = "start"
+	ActionRestart = "restart"
+	ActionKill    = "kill"
+	ActionPause   = "pause"
+	ActionResume  = "resume"
 )
 
 // NodeActions are the faults 'kraftlab node' can apply.
-var NodeActions = []string{"stop", "start", "restart", "kill", "pause", "resume"}
+var NodeActions = []string{ActionStop, ActionStart, ActionRestart, ActionKill, ActionPause, ActionResume}
 
 // NodeOptions is one 'kraftlab node ACTION TARGET'.
 type NodeOptions struct {
-	Home, Name string
-	Action     string
-	Target     string        // node id, "controller", or "leader:TOPIC/PARTITION"
-	Timeout    time.Duration // stop: SIGTERM grace before SIGKILL
-	Wait       time.Duration // start/restart: how long to wait for the node to rejoin
-	Progress   io.Writer
+	Action  string
+	Target  string        // node id, "controller", or "leader:TOPIC/PARTITION"
+	Timeout time.Duration // stop/restart: SIGTERM grace before SIGKILL; 0 = 30s
+	Wait    time.Duration // start/restart: how long the node may take to rejoin; 0 = DefaultWait
 }
 
 // NodeResult says what was done to which node.
@@ -40,86 +47,114 @@ type NodeResult struct {
 	Action string `json:"action"`
 	Node   int    `json:"node"`
 	PID    int    `json:"pid,omitempty"`
+	Killed bool   `json:"killed,omitempty"` // stop needed SIGKILL after the timeout
 }
 
-// NodeOp applies one action to one node of a lab.
-func NodeOp(ctx context.Context, o NodeOptions) (*NodeResult, error) {
+// NodeOp applies one action to one node of the lab. start and restart return once
+// the node has rejoined: its voter caught up with the quorum, its broker
+// registered; pause and resume once the OS shows the new state.
+func (l *Lab) NodeOp(ctx context.Context, o NodeOptions) (*NodeResult, error) {
 	if !slices.Contains(NodeActions, o.Action) {
 		return nil, usage.Errorf("action %q: want one of %s", o.Action, strings.Join(NodeActions, ", "))
 	}
-	if o.Timeout == 0 {
+	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second
 	}
-	lab, err := OpenLab(o.Home, o.Name)
+	op, err := l.begin()
 	if err != nil {
 		return nil, err
 	}
-	id, err := lab.ResolveTarget(ctx, o.Target)
+	defer op.end()
+	id, err := op.resolveTarget(ctx, o.Target)
 	if err != nil {
 		return nil, err
 	}
 	res := &NodeResult{Action: o.Action, Node: id}
+	n, _ := op.node(id)
 	switch o.Action {
-	case "start":
-		return res, lab.startOne(ctx, o, id)
-	case "restart":
-		if err := lab.signalOne(ctx, id, "stop", o.Timeout); err != nil {
-			return nil, err
+	case ActionStart:
+		if op.alive(n) {
+			return nil, fmt.Errorf("node %d is already running (pid %d)", id, n.rec.PID)
 		}
-		return res, lab.startOne(ctx, o, id)
+		_, err = op.startNodes(ctx, []int{id}, UpOptions{Wait: o.Wait})
+	case ActionRestart:
+		if res.Killed, err = op.signal(ctx, n, ActionStop, o.Timeout); err == nil {
+			_, err = op.startNodes(ctx, []int{id}, UpOptions{Wait: o.Wait})
+		}
 	default:
-		return res, lab.signalOne(ctx, id, o.Action, o.Timeout)
+		res.Killed, err = op.signal(ctx, n, o.Action, o.Timeout)
 	}
-}
-
-// startOne starts a stopped node through the same path as 'up' and waits until it
-// has rejoined: its voter caught up with the quorum, its broker registered.
-func (l *Lab) startOne(ctx context.Context, o NodeOptions, id int) error {
-	n, _ := l.State.Node(id)
-	if l.Paths.NodeAlive(*n) {
-		return fmt.Errorf("node %d is already running (pid %d)", id, n.PID)
-	}
-	_, err := Up(ctx, UpOptions{Home: o.Home, Name: o.Name, Only: []int{id}, Wait: o.Wait, Progress: o.Progress})
-	return err
-}
-
-// signalOne stops, kills, pauses or resumes node id while holding the lab's lock.
-func (l *Lab) signalOne(ctx context.Context, id int, action string, timeout time.Duration) error {
-	lock, s, err := lockState(l.Paths)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer lock.Unlock()
-	n, _ := s.Node(id)
-	if !l.Paths.NodeAlive(*n) {
-		return fmt.Errorf("node %d is not running; 'kraftlab node start %d' starts it", id, id)
+	if n, ok := op.node(id); ok && op.alive(n) {
+		res.PID = n.rec.PID
+	}
+	return res, nil
+}
+
+// signal stops, kills, pauses or resumes node n. After stop and kill it returns
+// only once the process is gone and its ports are free, so starting the node again
+// right after never finds them taken.
+func (o *op) signal(ctx context.Context, n node, action string, timeout time.Duration) (killed bool, err error) {
+	if !o.alive(n) {
+		return false, fmt.Errorf("node %d is not running; 'kraftlab node start %d' starts it", n.ID, n.ID)
 	}
 	switch action {
-	case "stop":
-		err = l.Paths.stopNode(ctx, *n, timeout)
-	case "kill":
-		err = l.Paths.killNode(ctx, *n)
-	case "pause":
-		err = l.Paths.signalAndWait(ctx, *n, syscall.SIGSTOP, true)
-	case "resume":
-		err = l.Paths.signalAndWait(ctx, *n, syscall.SIGCONT, false)
+	case ActionStop:
+		killed, err = o.stopNode(ctx, n, timeout)
+	case ActionKill:
+		err = o.killNode(ctx, n)
+	case ActionPause:
+		err = o.signalAndWait(ctx, n, syscall.SIGSTOP, true)
+	case ActionResume:
+		err = o.signalAndWait(ctx, n, syscall.SIGCONT, false)
 	}
 	if err != nil {
-		return fmt.Errorf("%s node %d: %w", action, id, err)
+		return killed, fmt.Errorf("%s node %d: %w", action, n.ID, err)
 	}
-	if action == "stop" || action == "kill" {
-		n.PID, n.StartTime = 0, 0
-		return SaveState(l.Paths, s)
+	if action == ActionStop || action == ActionKill {
+		n.rec.PID, n.rec.StartTime = 0, 0
+		if err := o.save(); err != nil {
+			return killed, err
+		}
+		return killed, o.waitPortsFree(ctx, n)
 	}
-	return nil
+	return killed, nil
+}
+
+// waitPortsFree waits until nothing listens on node n's ports: a JVM killed with
+// SIGKILL can hold its sockets a moment after the OS reports it gone.
+func (l *Lab) waitPortsFree(ctx context.Context, n node) error {
+	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	return step.Poll(wctx, fmt.Sprintf("node %d's ports to be free", n.ID), pollInterval, func(context.Context) (bool, string, error) {
+		for _, p := range []int{n.BrokerPort, n.ControllerPort} {
+			if p != 0 && !ports.Free(n.Host, p) {
+				return false, fmt.Sprintf("port %d still taken", p), nil
+			}
+		}
+		return true, "", nil
+	})
 }
 
 // ResolveTarget turns a node id, "controller" (the KRaft quorum leader) or
 // "leader:TOPIC/PARTITION" into a node id of this lab.
 func (l *Lab) ResolveTarget(ctx context.Context, target string) (int, error) {
+	if err := l.requireExists(); err != nil {
+		return 0, err
+	}
+	return l.resolveTarget(ctx, target)
+}
+
+func (l *Lab) resolveTarget(ctx context.Context, target string) (int, error) {
 	switch {
 	case target == "controller":
-		return l.quorumLeader(ctx)
+		q, err := l.quorumState(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("find the quorum leader: %w", err)
+		}
+		return int(q.LeaderID), nil
 	case strings.HasPrefix(target, "leader:"):
 		return l.partitionLeader(ctx, strings.TrimPrefix(target, "leader:"))
 	}
@@ -127,35 +162,18 @@ func (l *Lab) ResolveTarget(ctx context.Context, target string) (int, error) {
 	if err != nil {
 		return 0, usage.Errorf("target %q: want a node id, 'controller' or 'leader:TOPIC/PARTITION'", target)
 	}
-	if _, ok := l.State.Node(id); !ok {
-		return 0, usage.Errorf("node %d: no such node in lab %q (nodes %s)", id, l.State.Name, l.nodeIDList())
+	if _, ok := l.node(id); !ok {
+		return 0, usage.Errorf("node %d: no such node in lab %q (nodes %s)", id, l.Name(), l.nodeIDList())
 	}
 	return id, nil
 }
 
-func (l *Lab) quorumLeader(ctx context.Context) (int, error) {
-	var addrs []string
-	for _, n := range l.State.Nodes {
-		if n.IsController() && l.Paths.NodeAlive(n) {
-			addrs = append(addrs, n.ControllerAddr())
-		}
+func (l *Lab) nodeIDList() string {
+	var ids []string
+	for _, n := range l.nodes() {
+		ids = append(ids, strconv.Itoa(n.ID))
 	}
-	if len(addrs) == 0 {
-		return 0, fmt.Errorf("lab %q has no controller running; 'kraftlab up' starts its nodes", l.State.Name)
-	}
-	ac, err := newAddrClients(addrs)
-	if err != nil {
-		return 0, err
-	}
-	defer ac.Close()
-	q, err := ac.describeQuorum(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("find the quorum leader: %w", err)
-	}
-	if q.LeaderID < 0 {
-		return 0, fmt.Errorf("the quorum of lab %q has no leader right now", l.State.Name)
-	}
-	return int(q.LeaderID), nil
+	return strings.Join(ids, ", ")
 }
 
 func (l *Lab) partitionLeader(ctx context.Context, spec string) (int, error) {
@@ -166,15 +184,15 @@ func (l *Lab) partitionLeader(ctx context.Context, spec string) (int, error) {
 	}
 	topic := spec[:slash]
 	var seeds []string
-	for _, n := range l.State.Nodes {
-		if n.IsBroker() && l.Paths.NodeAlive(n) {
+	for _, n := range l.nodes() {
+		if n.IsBroker() && l.alive(n) && !l.paused(n) {
 			seeds = append(seeds, n.BrokerAddr())
 		}
 	}
 	if len(seeds) == 0 {
-		return 0, fmt.Errorf("lab %q has no broker running; 'kraftlab up' starts its nodes", l.State.Name)
+		return 0, fmt.Errorf("lab %q has no broker running; 'kraftlab up' starts its nodes", l.Name())
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DialTimeout(2*time.Second))
+	cl, err := l.client()
 	if err != nil {
 		return 0, err
 	}
@@ -187,7 +205,7 @@ func (l *Lab) partitionLeader(ctx context.Context, spec string) (int, error) {
 	}
 	td, ok := md.Topics[topic]
 	if !ok || td.Err != nil {
-		return 0, fmt.Errorf("topic %q: not found in lab %q", topic, l.State.Name)
+		return 0, fmt.Errorf("topic %q: not found in lab %q", topic, l.Name())
 	}
 	p, ok := td.Partitions[int32(part)]
 	if !ok {
@@ -199,15 +217,46 @@ func (l *Lab) partitionLeader(ctx context.Context, spec string) (int, error) {
 	return int(p.Leader), nil
 }
 
-// signalAndWait sends SIGSTOP or SIGCONT and returns once /proc shows the process
+// signalAndWait sends SIGSTOP or SIGCONT and returns once the OS shows the process
 // paused (or running again): the kernel applies the signal asynchronously, and a
 // 'status' right after 'node pause' must already say paused.
-func (p Paths) signalAndWait(ctx context.Context, n NodeState, sig syscall.Signal, paused bool) error {
-	if err := syscall.Kill(n.PID, sig); err != nil {
+func (l *Lab) signalAndWait(ctx context.Context, n node, sig syscall.Signal, paused bool) error {
+	if err := syscall.Kill(n.rec.PID, sig); err != nil {
 		return err
 	}
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	return step.Poll(wctx, fmt.Sprintf("node %d to be %s", n.ID, map[bool]string{true: "paused", false: "running"}[paused]), 10*time.Millisecond,
-		func(context.Context) (bool, string, error) { return p.NodePaused(n) == paused, "", nil })
+	want := map[bool]string{true: "paused", false: "running"}[paused]
+	return step.Poll(wctx, fmt.Sprintf("node %d to be %s", n.ID, want), 10*time.Millisecond,
+		func(context.Context) (bool, string, error) { return l.paused(n) == paused, "", nil })
+}
+
+// KillAll SIGKILLs every running node at once — the power cut — and returns once
+// every process is gone and its ports are free.
+func (l *Lab) KillAll(ctx context.Context) ([]int, error) {
+	op, err := l.begin()
+	if err != nil {
+		return nil, err
+	}
+	defer op.end()
+	var killed []int
+	var running []node
+	for _, n := range op.nodes() {
+		if op.alive(n) {
+			running = append(running, n)
+			killed = append(killed, n.ID)
+		}
+	}
+	err = eachNode(running, func(n node) error {
+		if err := op.killNode(ctx, n); err != nil {
+			return err
+		}
+		return op.waitPortsFree(ctx, n)
+	})
+	for _, n := range op.nodes() {
+		if !op.alive(n) {
+			n.rec.PID, n.rec.StartTime = 0, 0
+		}
+	}
+	return killed, errors.Join(err, op.save())
 }

@@ -1,7 +1,7 @@
 package cluster
 
-// This file owns 'ls': the labs under one home, each with its state, version, shape,
-// size on disk and bootstrap servers.
+// This file owns 'ls': the labs under one home, each with its state, version,
+// shape, size on disk and bootstrap servers.
 
 import (
 	"errors"
@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/kraftlab/kraftlab/cluster/internal/labdir"
 )
 
 // LabSummary is one lab as 'ls' lists it.
@@ -17,7 +19,7 @@ type LabSummary struct {
 	Name string `json:"name"`
 	Dir  string `json:"dir"`
 	// State is running (every node), stopped (none), partial (some), or
-	// unreadable when the state file cannot be read (Error says why).
+	// unreadable when the lab cannot be read (Error says why).
 	State        string   `json:"state"`
 	KafkaVersion string   `json:"kafka_version,omitempty"`
 	Layout       string   `json:"layout,omitempty"` // e.g. "3 combined", "3 controllers + 2 brokers"
@@ -28,15 +30,15 @@ type LabSummary struct {
 	Error        string   `json:"error,omitempty"`
 }
 
-// labEntry is one lab dir under a home and its state, if readable.
+// labEntry is one lab directory under a home, loaded if it could be.
 type labEntry struct {
-	Paths Paths
-	State *State
-	Err   error
+	*Lab
+	err error
 }
 
-// readLabs finds the labs under home: dirs with a lab's name holding a state file.
-// A dir without one is not a lab (or an interrupted first 'up') and is left out.
+// readLabs finds the labs under home: directories with a lab's name that kraftlab
+// created and that hold a state file. Anything else is not a lab (or a first 'up'
+// interrupted before it formatted anything) and is left out.
 func readLabs(home string) []labEntry {
 	entries, err := os.ReadDir(home)
 	if err != nil {
@@ -44,21 +46,28 @@ func readLabs(home string) []labEntry {
 	}
 	var labs []labEntry
 	for _, e := range entries {
-		if !e.IsDir() || ValidateName(e.Name()) != nil {
+		if !e.IsDir() || !labNameRE.MatchString(e.Name()) {
 			continue
 		}
-		p := Paths{Dir: filepath.Join(home, e.Name())}
-		if _, err := os.Stat(p.StateFile()); err != nil {
+		l := &Lab{dir: labdir.Dir{Path: filepath.Join(home, e.Name())}}
+		if kind, _ := l.dir.Inspect(); kind != labdir.Lab {
 			continue
 		}
-		s, err := LoadState(p)
-		labs = append(labs, labEntry{Paths: p, State: s, Err: err})
+		err := l.load()
+		if err == nil {
+			err = l.stErr
+		}
+		if err == nil && l.st == nil {
+			continue
+		}
+		labs = append(labs, labEntry{Lab: l, err: err})
 	}
 	return labs
 }
 
-// ListLabs lists the labs under home ("" = DefaultHome), by name.
-func ListLabs(home string) ([]LabSummary, error) {
+// ListLabs lists the labs under the config's home, by name.
+func ListLabs(cfg Config) ([]LabSummary, error) {
+	home := cfg.Home
 	if home == "" {
 		h, err := DefaultHome()
 		if err != nil {
@@ -75,25 +84,25 @@ func ListLabs(home string) ([]LabSummary, error) {
 	}
 	out := []LabSummary{}
 	for _, e := range readLabs(abs) {
-		ls := LabSummary{Name: filepath.Base(e.Paths.Dir), Dir: e.Paths.Dir, SizeBytes: diskUsage(e.Paths.Dir)}
-		if e.Err != nil {
-			ls.State, ls.Error = "unreadable", e.Err.Error()
+		ls := LabSummary{Name: e.Name(), Dir: e.dir.Path, SizeBytes: diskUsage(e.dir.Path)}
+		if e.err != nil {
+			ls.State, ls.Error = "unreadable", e.err.Error()
 			out = append(out, ls)
 			continue
 		}
-		s := e.State
-		ls.KafkaVersion, ls.Layout, ls.Nodes = s.KafkaVersion, s.Layout(), len(s.Nodes)
-		ls.Quorum, ls.Bootstrap = s.QuorumMode(), s.BootstrapServers()
+		nodes := e.nodes()
+		ls.KafkaVersion, ls.Layout, ls.Nodes = e.st.KafkaVersion, e.layout(), len(nodes)
+		ls.Quorum, ls.Bootstrap = e.spec.Quorum, e.BootstrapServers()
 		alive := 0
-		for _, n := range s.Nodes {
-			if e.Paths.NodeAlive(n) {
+		for _, n := range nodes {
+			if e.alive(n) {
 				alive++
 			}
 		}
 		switch alive {
 		case 0:
 			ls.State = "stopped"
-		case len(s.Nodes):
+		case len(nodes):
 			ls.State = "running"
 		default:
 			ls.State = "partial"

@@ -39,9 +39,9 @@ func tailLines(path string, n int) []string {
 
 // nodeLogExcerpt is what a user needs to see when node id failed: the tail of its
 // console output (JVM errors land there) and of its server log.
-func (p Paths) nodeLogExcerpt(id int) string {
+func (l *Lab) nodeLogExcerpt(id int) string {
 	var b strings.Builder
-	for _, f := range []string{p.ConsoleLog(id), p.ServerLog(id)} {
+	for _, f := range []string{l.dir.ConsoleLog(id), l.dir.ServerLog(id)} {
 		lines := tailLines(f, 15)
 		if len(lines) == 0 {
 			continue
@@ -63,14 +63,17 @@ type LogsOptions struct {
 
 // Logs writes the server log of one node, or of all nodes interleaved, to w.
 func (l *Lab) Logs(ctx context.Context, w io.Writer, o LogsOptions) error {
+	if err := l.requireExists(); err != nil {
+		return err
+	}
 	var ids []int
-	for _, n := range l.State.Nodes {
+	for _, n := range l.nodes() {
 		if o.Node == 0 || n.ID == o.Node {
 			ids = append(ids, n.ID)
 		}
 	}
 	if len(ids) == 0 {
-		return fmt.Errorf("node %d: no such node in lab %q (nodes %s)", o.Node, l.State.Name, l.nodeIDList())
+		return fmt.Errorf("node %d: no such node in lab %q (nodes %s)", o.Node, l.Name(), l.nodeIDList())
 	}
 	prefix := func(id int) string {
 		if o.Node != 0 {
@@ -80,7 +83,7 @@ func (l *Lab) Logs(ctx context.Context, w io.Writer, o LogsOptions) error {
 	}
 	offsets := make(map[int]int64)
 	for _, id := range ids {
-		path := l.Paths.ServerLog(id)
+		path := l.dir.ServerLog(id)
 		for _, line := range tailLines(path, o.Lines) {
 			fmt.Fprintln(w, prefix(id)+line)
 		}
@@ -102,7 +105,7 @@ func (l *Lab) Logs(ctx context.Context, w io.Writer, o LogsOptions) error {
 		case <-t.C:
 		}
 		for _, id := range ids {
-			offsets[id] = copyNewLines(w, l.Paths.ServerLog(id), offsets[id], prefix(id))
+			offsets[id] = copyNewLines(w, l.dir.ServerLog(id), offsets[id], prefix(id))
 		}
 	}
 }
@@ -134,12 +137,4 @@ func copyNewLines(w io.Writer, path string, offset int64, prefix string) int64 {
 		offset += int64(len(line))
 		fmt.Fprintf(w, "%s%s\n", prefix, bytes.TrimRight(line, "\r\n"))
 	}
-}
-
-func (l *Lab) nodeIDList() string {
-	var ids []string
-	for _, n := range l.State.Nodes {
-		ids = append(ids, fmt.Sprint(n.ID))
-	}
-	return strings.Join(ids, ", ")
 }

@@ -1,220 +1,238 @@
 package cluster
 
 // This file owns how kraftlab knows a lab is ready: the KRaft quorum has a leader
-// with every voter caught up (DescribeQuorum), and every broker is registered and
-// serving (ApiVersions on its own port, Metadata listing all of them).
+// with every voter caught up (DescribeQuorum), every broker is registered and
+// serving (ApiVersions on its own port, Metadata listing all of them), and every
+// node that answers belongs to this lab's cluster id — a port taken over by
+// another lab or Kafka is an error naming what answered, never a false "ready".
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"os"
-	"sort"
+	"slices"
 	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kraftlab/kraftlab/cluster/internal/kraft"
+	"github.com/kraftlab/kraftlab/cluster/internal/step"
+	"github.com/kraftlab/kraftlab/cluster/internal/topicadmin"
 )
-
-// Quorum is the state of the KRaft metadata quorum.
-type Quorum struct {
-	LeaderID      int32     `json:"leader_id"`
-	LeaderEpoch   int32     `json:"leader_epoch"`
-	HighWatermark int64     `json:"high_watermark"`
-	Voters        []Replica `json:"voters"`
-	Observers     []Replica `json:"observers"`
-}
-
-// Replica is one voter's or observer's view of the metadata log.
-type Replica struct {
-	ID           int32 `json:"id"`
-	LogEndOffset int64 `json:"log_end_offset"`
-}
-
-// Lag is how far the replica's log end is behind the high watermark.
-func (q *Quorum) Lag(r Replica) int64 { return max(0, q.HighWatermark-r.LogEndOffset) }
-
-// caughtUp reports whether the quorum has a leader, all want voters, and every
-// voter in mustCatchUp has replicated up to the high watermark (a voter that is
-// deliberately down is left out of that set); it describes what it saw otherwise.
-func (q *Quorum) caughtUp(want int, mustCatchUp map[int32]bool) (bool, string) {
-	if q.LeaderID < 0 {
-		return false, "no quorum leader yet"
-	}
-	if len(q.Voters) != want {
-		return false, fmt.Sprintf("leader %d, %d of %d voters", q.LeaderID, len(q.Voters), want)
-	}
-	var behind []string
-	for _, v := range q.Voters {
-		if !mustCatchUp[v.ID] {
-			continue
-		}
-		if q.HighWatermark <= 0 || v.LogEndOffset < q.HighWatermark {
-			behind = append(behind, fmt.Sprintf("%d (offset %d of %d)", v.ID, v.LogEndOffset, q.HighWatermark))
-		}
-	}
-	if len(behind) > 0 {
-		return false, fmt.Sprintf("leader %d, voters not caught up: %s", q.LeaderID, strings.Join(behind, ", "))
-	}
-	return true, fmt.Sprintf("leader %d, %d voters caught up", q.LeaderID, len(mustCatchUp))
-}
-
-// addrClients holds one client per address, so each request goes to exactly that
-// listener rather than wherever metadata routing would send it.
-type addrClients struct {
-	addrs   []string
-	clients []*kgo.Client
-}
-
-func newAddrClients(addrs []string) (*addrClients, error) {
-	ac := &addrClients{addrs: addrs}
-	for _, a := range addrs {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(a), kgo.Dialer(dialListening), kgo.RequestRetries(0))
-		if err != nil {
-			ac.Close()
-			return nil, fmt.Errorf("client for %s: %w", a, err)
-		}
-		ac.clients = append(ac.clients, cl)
-	}
-	return ac, nil
-}
-
-// dialListening connects only once something listens on the port. A lab's ports
-// may lie in the kernel's ephemeral port range, where connecting to a port nobody
-// listens on can pick that very port as the source and connect the socket to
-// itself. Go drops such a connection, but its TIME_WAIT then keeps the node that is
-// about to bind the port from doing so, for a minute. Readiness polls a starting
-// node's port ten times a second, and Linux hands out successive source ports, so
-// without this check the poll walks into the port it waits for.
-func dialListening(ctx context.Context, network, addr string) (net.Conn, error) {
-	if _, port, err := net.SplitHostPort(addr); err == nil {
-		if p, err := strconv.Atoi(port); err == nil && !listening(p) {
-			return nil, fmt.Errorf("dial %s: nothing listens there yet: %w", addr, syscall.ECONNREFUSED)
-		}
-	}
-	d := net.Dialer{Timeout: 2 * time.Second}
-	return d.DialContext(ctx, network, addr)
-}
-
-// listening reports whether any socket of this machine listens on TCP port, from
-// /proc/net/tcp and tcp6 (state 0A is LISTEN). Without /proc it assumes so.
-func listening(port int) bool {
-	suffix := fmt.Sprintf(":%04X", port)
-	readable := false
-	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		readable = true
-		for _, line := range strings.Split(string(b), "\n") {
-			fields := strings.Fields(line)
-			if len(fields) > 3 && fields[3] == "0A" && strings.HasSuffix(fields[1], suffix) {
-				return true
-			}
-		}
-	}
-	return !readable
-}
-
-func (ac *addrClients) Close() {
-	for _, cl := range ac.clients {
-		cl.Close()
-	}
-}
-
-// request sends req to the i-th address only.
-func (ac *addrClients) request(ctx context.Context, i int, req kmsg.Request) (kmsg.Response, error) {
-	return ac.requestWithin(ctx, i, req, 3*time.Second)
-}
-
-// requestWithin is request for a request the server may take up to d to answer.
-func (ac *addrClients) requestWithin(ctx context.Context, i int, req kmsg.Request, d time.Duration) (kmsg.Response, error) {
-	rctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	return ac.clients[i].SeedBrokers()[0].Request(rctx, req)
-}
-
-// describeQuorum asks the controllers, in turn, for the quorum state; only the
-// quorum leader answers without error.
-func (ac *addrClients) describeQuorum(ctx context.Context) (*Quorum, error) {
-	var errs []error
-	for i := range ac.clients {
-		q, err := ac.describeQuorumAt(ctx, i)
-		if err == nil {
-			return q, nil
-		}
-		errs = append(errs, fmt.Errorf("%s: %w", ac.addrs[i], err))
-	}
-	return nil, errors.Join(errs...)
-}
-
-func (ac *addrClients) describeQuorumAt(ctx context.Context, i int) (*Quorum, error) {
-	req := kmsg.NewPtrDescribeQuorumRequest()
-	t := kmsg.NewDescribeQuorumRequestTopic()
-	t.Topic = "__cluster_metadata"
-	p := kmsg.NewDescribeQuorumRequestTopicPartition()
-	t.Partitions = append(t.Partitions, p)
-	req.Topics = append(req.Topics, t)
-	kresp, err := ac.request(ctx, i, req)
-	if err != nil {
-		return nil, err
-	}
-	resp := kresp.(*kmsg.DescribeQuorumResponse)
-	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
-		return nil, err
-	}
-	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
-		return nil, errors.New("DescribeQuorum: unexpected response shape")
-	}
-	part := resp.Topics[0].Partitions[0]
-	if err := kerr.ErrorForCode(part.ErrorCode); err != nil {
-		return nil, err
-	}
-	q := &Quorum{LeaderID: part.LeaderID, LeaderEpoch: part.LeaderEpoch, HighWatermark: part.HighWatermark}
-	for _, v := range part.CurrentVoters {
-		q.Voters = append(q.Voters, Replica{ID: v.ReplicaID, LogEndOffset: v.LogEndOffset})
-	}
-	for _, o := range part.Observers {
-		q.Observers = append(q.Observers, Replica{ID: o.ReplicaID, LogEndOffset: o.LogEndOffset})
-	}
-	sort.Slice(q.Voters, func(a, b int) bool { return q.Voters[a].ID < q.Voters[b].ID })
-	sort.Slice(q.Observers, func(a, b int) bool { return q.Observers[a].ID < q.Observers[b].ID })
-	return q, nil
-}
-
-// brokerServing checks the i-th broker listener answers ApiVersions, which it only
-// opens once the broker is registered and unfenced.
-func (ac *addrClients) brokerServing(ctx context.Context, i int) error {
-	req := kmsg.NewPtrApiVersionsRequest()
-	// v3+ requires a client name and version; an empty one is INVALID_REQUEST.
-	req.ClientSoftwareName, req.ClientSoftwareVersion = "kraftlab", "1"
-	kresp, err := ac.request(ctx, i, req)
-	if err != nil {
-		return err
-	}
-	return kerr.ErrorForCode(kresp.(*kmsg.ApiVersionsResponse).ErrorCode)
-}
-
-// registeredBrokers returns the broker ids the i-th broker's metadata lists.
-func (ac *addrClients) registeredBrokers(ctx context.Context, i int) ([]int32, error) {
-	kresp, err := ac.request(ctx, i, kmsg.NewPtrMetadataRequest())
-	if err != nil {
-		return nil, err
-	}
-	var ids []int32
-	for _, b := range kresp.(*kmsg.MetadataResponse).Brokers {
-		ids = append(ids, b.NodeID)
-	}
-	sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
-	return ids, nil
-}
 
 // pollInterval is short because readiness should be noticed within ~100ms; each try
 // is a cheap request on loopback.
 const pollInterval = 100 * time.Millisecond
+
+// Quorum is the state of the KRaft metadata quorum.
+type Quorum = kraft.Quorum
+
+// Replica is one voter's or observer's view of the metadata log.
+type Replica = kraft.Replica
+
+// stopPoll ends a wait at once with err.
+func stopPoll(err error) error { return step.Stop(err) }
+
+// dial makes one client per address, with the lab's client settings.
+func (l *Lab) dial(addrs []string) (*kraft.Clients, error) {
+	return kraft.Dial(addrs)
+}
+
+// controllerClients dials the controller listeners of nodes.
+func (l *Lab) controllerClients(nodes []node) (*kraft.Clients, []node, error) {
+	var addrs []string
+	var ctrls []node
+	for _, n := range nodes {
+		if n.IsController() {
+			addrs = append(addrs, n.ControllerAddr())
+			ctrls = append(ctrls, n)
+		}
+	}
+	c, err := l.dial(addrs)
+	return c, ctrls, err
+}
+
+// voters counts the lab's controllers.
+func (l *Lab) voters() int {
+	v := 0
+	for _, n := range l.nodes() {
+		if n.IsController() {
+			v++
+		}
+	}
+	return v
+}
+
+// waitForQuorum waits until the quorum has a leader and all its voters, and every
+// expected controller has caught up. check, polled along, fails the wait at once
+// (a started node died).
+func (l *Lab) waitForQuorum(ctx context.Context, expected []node, check func() error) error {
+	mustCatchUp := map[int32]bool{}
+	for _, n := range expected {
+		if n.IsController() {
+			mustCatchUp[int32(n.ID)] = true
+		}
+	}
+	ac, _, err := l.controllerClients(expected)
+	if err != nil {
+		return err
+	}
+	defer ac.Close()
+	voters := l.voters()
+	return step.Poll(ctx, "KRaft quorum", pollInterval, func(ctx context.Context) (bool, string, error) {
+		if err := check(); err != nil {
+			return false, "", err
+		}
+		q, err := ac.DescribeQuorum(ctx, l.st.ClusterID)
+		var wrong *kraft.WrongClusterError
+		if errors.As(err, &wrong) {
+			return false, "", stopPoll(err)
+		}
+		if err != nil {
+			return false, "no controller answered DescribeQuorum as leader", err
+		}
+		done, seen := q.CaughtUp(voters, mustCatchUp)
+		return done, seen, nil
+	})
+}
+
+// waitForBrokers waits until every expected broker serves on its own port and
+// every one's metadata lists every other.
+func (l *Lab) waitForBrokers(ctx context.Context, expected []node, check func() error) error {
+	var brokers []node
+	var addrs []string
+	for _, n := range expected {
+		if n.IsBroker() {
+			brokers = append(brokers, n)
+			addrs = append(addrs, n.BrokerAddr())
+		}
+	}
+	ac, err := l.dial(addrs)
+	if err != nil {
+		return err
+	}
+	defer ac.Close()
+	return step.Poll(ctx, "brokers", pollInterval, func(ctx context.Context) (bool, string, error) {
+		if err := check(); err != nil {
+			return false, "", err
+		}
+		for i, n := range brokers {
+			if err := ac.BrokerServing(ctx, i); err != nil {
+				return false, fmt.Sprintf("node %d broker %s not serving yet", n.ID, n.BrokerAddr()), err
+			}
+		}
+		// Every broker must list every other: a client's first metadata answer
+		// (e.g. the broker count that sizes a new topic's replication) can come
+		// from any of them.
+		for i, asked := range brokers {
+			ids, cid, err := ac.RegisteredBrokers(ctx, i)
+			if err != nil {
+				return false, fmt.Sprintf("metadata request to node %d failed", asked.ID), err
+			}
+			if cid != l.st.ClusterID {
+				return false, "", stopPoll(&kraft.WrongClusterError{Addr: asked.BrokerAddr(), Want: l.st.ClusterID, Got: cid})
+			}
+			for _, n := range brokers {
+				if !slices.Contains(ids, int32(n.ID)) {
+					return false, fmt.Sprintf("node %d does not list broker %d yet (it lists %v)", asked.ID, n.ID, ids), nil
+				}
+			}
+		}
+		return true, "", nil
+	})
+}
+
+// client is a franz-go client for the lab's brokers.
+func (l *Lab) client(opts ...kgo.Opt) (*kgo.Client, error) {
+	all := append([]kgo.Opt{kgo.SeedBrokers(l.BootstrapServers()...), kgo.Dialer(kraft.DialListening)}, opts...)
+	return kgo.NewClient(all...)
+}
+
+// ensureTopics creates the spec's topics that do not exist yet, each returning
+// once every broker knows it.
+func (o *op) ensureTopics(ctx context.Context, uo UpOptions) ([]string, error) {
+	if len(o.spec.Topics) == 0 {
+		return nil, nil
+	}
+	var created []string
+	err := o.steps.Run(fmt.Sprintf("Creating topics (%d in the spec)", len(o.spec.Topics)), func() error {
+		cl, err := o.client()
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		wctx, cancel := context.WithTimeout(ctx, uo.wait())
+		defer cancel()
+		for _, t := range o.spec.Topics {
+			res, err := topicadmin.CreateTopic(wctx, cl, topicadmin.TopicSpec{
+				Name: t.Name, Partitions: int32(t.Partitions), ReplicationFactor: int16(t.ReplicationFactor),
+				Configs: t.Configs, IfNotExists: true,
+			})
+			if err != nil {
+				return fmt.Errorf("topic %s of the spec: %w", t.Name, err)
+			}
+			if res.Created {
+				created = append(created, t.Name)
+			}
+		}
+		return nil
+	})
+	return created, err
+}
+
+// quorumState describes the quorum, asking the running controllers; a quorum
+// with no leader is said in plain words, naming the voters that are down.
+func (l *Lab) quorumState(ctx context.Context) (*Quorum, error) {
+	var running []node
+	var down []string
+	for _, n := range l.nodes() {
+		if !n.IsController() {
+			continue
+		}
+		switch {
+		case l.paused(n):
+			down = append(down, strconv.Itoa(n.ID)+" (paused)")
+		case l.alive(n):
+			running = append(running, n)
+		default:
+			down = append(down, strconv.Itoa(n.ID)+" (stopped)")
+		}
+	}
+	if len(running) == 0 {
+		return nil, fmt.Errorf("lab %q has no controller running; 'kraftlab up' starts its nodes", l.Name())
+	}
+	ac, _, err := l.controllerClients(running)
+	if err != nil {
+		return nil, err
+	}
+	defer ac.Close()
+	q, err := ac.DescribeQuorum(ctx, l.st.ClusterID)
+	var none *kraft.NoLeaderError
+	if errors.As(err, &none) {
+		return nil, &NoLeaderError{Lab: l.Name(), Voters: l.voters(), Down: down, Err: err}
+	}
+	return q, err
+}
+
+// NoLeaderError is a quorum with no leader that answers: an election is under
+// way, or too few voters run to hold one.
+type NoLeaderError struct {
+	Lab    string
+	Voters int
+	Down   []string // voters not running, e.g. "1 (stopped)"
+	Err    error
+}
+
+func (e *NoLeaderError) Error() string {
+	need := e.Voters/2 + 1
+	if len(e.Down) == 0 {
+		return fmt.Sprintf("the quorum of lab %q has no leader right now: an election is under way (%d voters, all running)", e.Lab, e.Voters)
+	}
+	if e.Voters-len(e.Down) < need {
+		return fmt.Sprintf("the quorum of lab %q has no leader: only %d of its %d voters run, and a leader needs %d; voters %v are down ('kraftlab up' starts them)", e.Lab, e.Voters-len(e.Down), e.Voters, need, e.Down)
+	}
+	return fmt.Sprintf("the quorum of lab %q has no leader right now: electing a new one; voters %v are down", e.Lab, e.Down)
+}
+
+func (e *NoLeaderError) Unwrap() error { return e.Err }

@@ -6,68 +6,63 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/magiconair/properties"
+
+	"github.com/kraftlab/kraftlab/cluster/internal/labdir"
+	"github.com/kraftlab/kraftlab/cluster/internal/render"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
-// testLab is a planned lab as 'up' would record it, with fixed directory ids in a
-// dynamic quorum so the rendering is reproducible.
-func testLab(name string, l layout, quorum string) *State {
-	s := &State{Name: name, Quorum: quorum, Nodes: planNodes(l, "", DefaultBrokerPort, DefaultControllerPort)}
-	for i, n := range s.Nodes {
-		if quorum == QuorumDynamic && n.IsController() {
-			s.Nodes[i].DirectoryID = fmt.Sprintf("dir%019dA", n.ID)
-		}
+// plannedLab is the lab a spec plans in dir, as 'up' would record it, with fixed
+// directory ids in a dynamic quorum so the rendering is reproducible. Nothing is
+// written.
+func plannedLab(t testing.TB, spec Spec, dir string) *Lab {
+	t.Helper()
+	spec = spec.Default()
+	if errs := spec.Validate(); len(errs) > 0 {
+		t.Fatalf("spec: %v", errs)
 	}
-	return s
+	l := &Lab{dir: labdir.Dir{Path: dir}, spec: spec}
+	plan, _ := spec.nodeList()
+	st := &labdir.State{ClusterID: "test", KafkaVersion: spec.Kafka.Version}
+	for _, p := range plan {
+		n := labdir.Node{ID: p.ID, BrokerPort: p.BrokerPort, ControllerPort: p.ControllerPort}
+		if spec.Quorum == QuorumDynamic && p.hasController() {
+			n.DirectoryID = fmt.Sprintf("dir%019dA", p.ID)
+		}
+		st.Nodes = append(st.Nodes, n)
+	}
+	l.st = st
+	return l
 }
 
-func combined(n int) layout { return layout{combined: n} }
-
+// The golden files predate the spec: a lab built from a spec renders them byte
+// for byte.
 func TestRenderPropertiesGolden(t *testing.T) {
 	tests := []struct {
-		name   string
-		layout layout
-		quorum string
-		sets   []string
+		name string
+		spec Spec
 	}{
-		{name: "combined-1", layout: combined(1)},
-		{name: "combined-3", layout: combined(3)},
-		{name: "combined-3-overrides", layout: combined(3), sets: []string{"log.retention.ms=60000", "2:num.io.threads=4", "num.partitions=6"}},
-		{name: "isolated-3c-2b", layout: layout{controllers: 3, brokers: 2}},
-		{name: "dynamic-isolated-3c-2b", layout: layout{controllers: 3, brokers: 2}, quorum: QuorumDynamic},
-		{name: "dynamic-combined-1", layout: combined(1), quorum: QuorumDynamic},
+		{name: "combined-1", spec: Spec{Nodes: NodesSpec{Combined: 1}}},
+		{name: "combined-3", spec: Spec{Nodes: NodesSpec{Combined: 3}}},
+		{name: "combined-3-overrides", spec: Spec{Nodes: NodesSpec{Combined: 3},
+			Properties:     map[string]string{"log.retention.ms": "60000", "num.partitions": "6"},
+			NodeProperties: map[int]map[string]string{2: {"num.io.threads": "4"}}}},
+		{name: "isolated-3c-2b", spec: Spec{Nodes: NodesSpec{Controllers: 3, Brokers: 2}}},
+		{name: "dynamic-isolated-3c-2b", spec: Spec{Nodes: NodesSpec{Controllers: 3, Brokers: 2}, Quorum: QuorumDynamic}},
+		{name: "dynamic-combined-1", spec: Spec{Nodes: NodesSpec{Combined: 1}, Quorum: QuorumDynamic}},
 	}
-	p := Paths{Dir: "/labs/default"}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := testLab("default", tt.layout, tt.quorum)
-			overrides, err := ParseOverrides(tt.sets, len(s.Nodes))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got bytes.Buffer
-			for _, n := range s.Nodes {
-				b, err := RenderProperties(s, p, n, overrides)
-				if err != nil {
-					t.Fatal(err)
-				}
-				again, _ := RenderProperties(s, p, n, overrides)
-				if !bytes.Equal(b, again) {
-					t.Fatalf("node %d: rendering is not deterministic", n.ID)
-				}
-				fmt.Fprintf(&got, "### node %d\n%s", n.ID, b)
-				if args := formatQuorumArgs(s, n); len(args) > 0 {
-					fmt.Fprintf(&got, "### node %d format flags: %s\n", n.ID, strings.Join(args, " "))
-				}
-			}
+			got := renderAll(t, plannedLab(t, tt.spec, "/labs/default"))
 			golden := filepath.Join("testdata", "render-"+tt.name+".golden")
 			if *update {
-				if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -75,25 +70,46 @@ func TestRenderPropertiesGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v (run go test -update to create it)", err)
 			}
-			if !bytes.Equal(got.Bytes(), want) {
-				t.Errorf("rendered properties differ from %s (go test -update to accept):\n%s", golden, got.String())
+			if !bytes.Equal(got, want) {
+				t.Errorf("rendered properties differ from %s (go test -update to accept):\n%s", golden, got)
 			}
 		})
 	}
 }
 
+// renderAll renders every node's properties and format flags, twice, failing if
+// the two differ.
+func renderAll(t testing.TB, l *Lab) []byte {
+	t.Helper()
+	rl := l.renderLab()
+	var got bytes.Buffer
+	for _, n := range rl.Nodes {
+		b, err := render.Properties(rl, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, _ := render.Properties(rl, n)
+		if !bytes.Equal(b, again) {
+			t.Fatalf("node %d: rendering is not deterministic", n.ID)
+		}
+		fmt.Fprintf(&got, "### node %d\n%s", n.ID, b)
+		if args := render.FormatQuorumArgs(rl, n); len(args) > 0 {
+			fmt.Fprintf(&got, "### node %d format flags: %s\n", n.ID, strings.Join(args, " "))
+		}
+	}
+	return got.Bytes()
+}
+
 func TestRenderPropertiesValues(t *testing.T) {
 	tests := []struct {
 		name       string
-		layout     layout
-		quorum     string
+		spec       Spec
 		node       int
-		sets       []string
 		want       map[string]string
 		wantAbsent []string
 	}{
 		{
-			name: "single node sizes internal topics to one broker", layout: combined(1), node: 1,
+			name: "single node sizes internal topics to one broker", spec: Spec{Nodes: NodesSpec{Combined: 1}}, node: 1,
 			want: map[string]string{
 				"offsets.topic.replication.factor":                 "1",
 				"transaction.state.log.min.isr":                    "1",
@@ -105,7 +121,7 @@ func TestRenderPropertiesValues(t *testing.T) {
 			},
 		},
 		{
-			name: "five nodes cap replication at three", layout: combined(5), node: 4,
+			name: "five nodes cap replication at three", spec: Spec{Nodes: NodesSpec{Combined: 5}}, node: 4,
 			want: map[string]string{
 				"node.id":                          "4",
 				"offsets.topic.replication.factor": "3",
@@ -117,18 +133,22 @@ func TestRenderPropertiesValues(t *testing.T) {
 			},
 		},
 		{
-			name: "node override applies to its node only", layout: combined(3), node: 1,
-			sets:       []string{"2:num.io.threads=4", "auto.create.topics.enable=false"},
+			name: "node override applies to its node only", node: 1,
+			spec:       Spec{NodeProperties: map[int]map[string]string{2: {"num.io.threads": "4"}}, Properties: map[string]string{"auto.create.topics.enable": "false"}},
 			want:       map[string]string{"auto.create.topics.enable": "false"},
 			wantAbsent: []string{"num.io.threads"},
 		},
 		{
-			name: "values with special characters survive", layout: combined(1), node: 1,
-			sets: []string{`sasl.jaas.config=a = b: c\d ${x} #y`},
+			name: "a node's own property wins over every node's", node: 2,
+			spec: Spec{NodeProperties: map[int]map[string]string{2: {"num.io.threads": "4"}}, Properties: map[string]string{"num.io.threads": "8"}},
+			want: map[string]string{"num.io.threads": "4"},
+		},
+		{
+			name: "values with special characters survive", spec: Spec{Nodes: NodesSpec{Combined: 1}}, node: 1,
 			want: map[string]string{"sasl.jaas.config": `a = b: c\d ${x} #y`},
 		},
 		{
-			name: "isolated controller listens on the controller port only", layout: layout{controllers: 3, brokers: 2}, node: 2,
+			name: "isolated controller listens on the controller port only", spec: Spec{Nodes: NodesSpec{Controllers: 3, Brokers: 2}}, node: 2,
 			want: map[string]string{
 				"process.roles":             "controller",
 				"listeners":                 "CONTROLLER://127.0.0.1:19093",
@@ -138,7 +158,7 @@ func TestRenderPropertiesValues(t *testing.T) {
 			wantAbsent: []string{"advertised.listeners", "inter.broker.listener.name"},
 		},
 		{
-			name: "isolated broker has the controller listener name but does not listen on it", layout: layout{controllers: 3, brokers: 2}, node: 5,
+			name: "isolated broker has the controller listener name but does not listen on it", spec: Spec{Nodes: NodesSpec{Controllers: 3, Brokers: 2}}, node: 5,
 			want: map[string]string{
 				"process.roles":             "broker",
 				"node.id":                   "5",
@@ -153,22 +173,26 @@ func TestRenderPropertiesValues(t *testing.T) {
 			},
 		},
 		{
-			name: "dynamic quorum names bootstrap servers, not voters", layout: layout{controllers: 3, brokers: 1}, quorum: QuorumDynamic, node: 4,
+			name: "dynamic quorum names bootstrap servers, not voters", spec: Spec{Nodes: NodesSpec{Controllers: 3, Brokers: 1}, Quorum: QuorumDynamic}, node: 4,
 			want: map[string]string{
 				"controller.quorum.bootstrap.servers": "127.0.0.1:19092,127.0.0.1:19093,127.0.0.1:19094",
 				"default.replication.factor":          "1",
 			},
 			wantAbsent: []string{"controller.quorum.voters"},
 		},
+		{
+			name: "a bind address is every listener's host", spec: Spec{Nodes: NodesSpec{Combined: 1}, Bind: "127.0.0.2"}, node: 1,
+			want: map[string]string{"listeners": "PLAINTEXT://127.0.0.2:9092,CONTROLLER://127.0.0.2:19092", "advertised.listeners": "PLAINTEXT://127.0.0.2:9092"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := testLab("x", tt.layout, tt.quorum)
-			overrides, err := ParseOverrides(tt.sets, len(s.Nodes))
-			if err != nil {
-				t.Fatal(err)
+			if tt.name == "values with special characters survive" {
+				tt.spec.Properties = map[string]string{"sasl.jaas.config": `a = b: c\d ${x} #y`}
 			}
-			b, err := RenderProperties(s, Paths{Dir: "/l"}, s.Nodes[tt.node-1], overrides)
+			l := plannedLab(t, tt.spec, "/l")
+			rl := l.renderLab()
+			b, err := render.Properties(rl, rl.Nodes[tt.node-1])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -191,48 +215,47 @@ func parseProps(t testing.TB, b []byte) map[string]string {
 	t.Helper()
 	p := properties.NewProperties()
 	p.DisableExpansion = true
-	if err := p.Load(b, propertiesEncoding); err != nil {
+	if err := p.Load(b, render.Encoding); err != nil {
 		t.Fatalf("rendered output does not parse: %v\n%s", err, b)
 	}
 	return p.Map()
 }
 
-func TestParseOverride(t *testing.T) {
-	tests := []struct {
-		name    string
-		in      string
-		want    Override
-		wantErr string
-	}{
-		{name: "all nodes", in: "log.retention.ms=1000", want: Override{Key: "log.retention.ms", Value: "1000"}},
-		{name: "one node", in: "2:num.io.threads=4", want: Override{Node: 2, Key: "num.io.threads", Value: "4"}},
-		{name: "empty value", in: "log.cleaner.enable=", want: Override{Key: "log.cleaner.enable"}},
-		{name: "value with equals", in: "a.b=c=d", want: Override{Key: "a.b", Value: "c=d"}},
-		{name: "no equals", in: "log.retention.ms", wantErr: "want key=value"},
-		{name: "node out of range", in: "7:k=v", wantErr: "node 7 does not exist (this lab has nodes 1-3)"},
-		{name: "node zero", in: "0:k=v", wantErr: "node 0 does not exist"},
-		{name: "bad node", in: "x:k=v", wantErr: "is not a node id"},
-		{name: "empty key", in: "=v", wantErr: "is not a property name"},
-		{name: "space in key", in: "a b=v", wantErr: "is not a property name"},
-		{name: "managed key", in: "node.id=7", wantErr: "node.id is set by kraftlab"},
-		{name: "line break", in: "a=b\nc=d", wantErr: "line break"},
+// Every property the renderer derives from the lab's layout is one a spec may not
+// set; the rest of what it writes are defaults a user may change.
+func TestManagedKeysCoverWhatTheLayoutRenders(t *testing.T) {
+	userDefaults := []string{
+		"offsets.topic.replication.factor", "transaction.state.log.replication.factor",
+		"transaction.state.log.min.isr", "share.coordinator.state.topic.replication.factor",
+		"share.coordinator.state.topic.min.isr", "default.replication.factor",
+		"min.insync.replicas", "num.partitions", "group.initial.rebalance.delay.ms",
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParseOverride(tt.in, 3)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
-				}
-				return
-			}
+	seen := map[string]bool{}
+	for _, spec := range []Spec{
+		{Nodes: NodesSpec{Combined: 3}},
+		{Nodes: NodesSpec{Controllers: 3, Brokers: 2}, Quorum: QuorumDynamic},
+	} {
+		l := plannedLab(t, spec, "/l")
+		rl := l.renderLab()
+		for _, n := range rl.Nodes {
+			b, err := render.Properties(rl, n)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got != tt.want {
-				t.Errorf("got %+v, want %+v", got, tt.want)
+			for k := range parseProps(t, b) {
+				seen[k] = true
 			}
-		})
+		}
+	}
+	for k := range seen {
+		if render.ManagedBy(k) == "" && !slices.Contains(userDefaults, k) {
+			t.Errorf("the renderer writes %s from the layout, but a spec may override it: add it to the managed keys", k)
+		}
+	}
+	for _, k := range []string{"broker.id", "log.dir", "metadata.log.dir"} {
+		if render.ManagedBy(k) == "" {
+			t.Errorf("%s changes what the layout decides (an alias of node.id, or where data lives), but is not managed", k)
+		}
 	}
 }
 
@@ -240,20 +263,26 @@ func FuzzRenderOverride(f *testing.F) {
 	for _, s := range []string{"log.retention.ms=1", "2:a.b=c", `x=\u0041 ${y} #z !w`, "k= lead", "k=trail ", "k=:=", "k=ü€"} {
 		f.Add(s)
 	}
-	s := testLab("fuzz", combined(3), QuorumStatic)
 	f.Fuzz(func(t *testing.T, set string) {
-		o, err := ParseOverride(set, 3)
-		if err != nil {
+		var spec Spec
+		if err := ApplySet(&spec, set); err != nil {
 			return
 		}
-		b, err := RenderProperties(s, Paths{Dir: "/l"}, s.Nodes[1], []Override{o})
+		spec = spec.Default()
+		if errs := spec.Validate(); len(errs) > 0 {
+			return
+		}
+		id, key, value, _ := ParseSet(set)
+		l := plannedLab(t, spec, "/l")
+		rl := l.renderLab()
+		b, err := render.Properties(rl, rl.Nodes[1])
 		if err != nil {
 			t.Fatalf("valid override %q failed to render: %v", set, err)
 		}
 		got := parseProps(t, b)
-		if o.Node == 0 || o.Node == 2 {
-			if got[o.Key] != o.Value {
-				t.Fatalf("override %q: rendered %s=%q, want %q", set, o.Key, got[o.Key], o.Value)
+		if id == 0 || id == 2 {
+			if got[key] != value {
+				t.Fatalf("override %q: rendered %s=%q, want %q", set, key, got[key], value)
 			}
 		}
 		if got["node.id"] != "2" {

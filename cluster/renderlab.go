@@ -1,14 +1,24 @@
 package cluster
 
-// This file owns 'render': everything 'up' would write for a new lab, shown instead
-// of started.
+// This file owns 'render': everything 'up' would write, shown instead of started —
+// the spec that results from the file and flags, each node's properties and the
+// exact java command lines.
 
 import (
 	"context"
 	"fmt"
 
 	"github.com/kraftlab/kraftlab/cluster/dist"
+	"github.com/kraftlab/kraftlab/cluster/internal/labdir"
+	"github.com/kraftlab/kraftlab/cluster/internal/ports"
+	"github.com/kraftlab/kraftlab/cluster/internal/render"
 )
+
+// Rendered is a lab's spec and what it renders to.
+type Rendered struct {
+	Spec  Spec           `json:"spec"`
+	Nodes []RenderedNode `json:"nodes"`
+}
 
 // RenderedNode is one node's configuration and command lines.
 type RenderedNode struct {
@@ -19,49 +29,81 @@ type RenderedNode struct {
 	StartCommand   string `json:"start_command"`
 }
 
-// Render plans a new lab from o and returns each node's properties and the exact
-// java command lines, touching nothing on disk (the runtime is installed if needed,
-// since the command lines name it).
-func Render(ctx context.Context, o UpOptions) ([]RenderedNode, error) {
-	o.Normalize()
-	paths, err := PathsFor(o.Home, o.Name)
+// Render returns the lab's spec, each node's properties and the exact java
+// command lines, touching nothing in the lab (the runtime is installed if needed,
+// since the command lines name it). The ids 'up' generates are random, so
+// placeholders show where they go.
+func (l *Lab) Render(ctx context.Context) (*Rendered, error) {
+	view := *l
+	if l.st == nil {
+		st, err := l.plannedState()
+		if err != nil {
+			return nil, err
+		}
+		view.st = st
+	} else if err := l.requireExists(); err != nil {
+		return nil, err
+	}
+	var rt *dist.Runtime
+	var err error
+	if l.st == nil {
+		rt, err = l.installRuntime(ctx, l.spec.Kafka.Version, l.spec.Kafka.Home)
+	} else {
+		rt, err = l.installRuntime(ctx, l.st.KafkaVersion, l.kafkaHomeOf(l.st.RuntimeDir))
+	}
 	if err != nil {
 		return nil, err
 	}
-	s, err := o.plan(paths.Home())
-	if err != nil {
-		return nil, err
-	}
-	overrides, err := ParseOverrides(o.Sets, len(s.Nodes))
-	if err != nil {
-		return nil, err
-	}
-	ro := o.Runtime
-	ro.Progress = o.Progress
-	rt, err := dist.Ensure(ctx, ro)
-	if err != nil {
-		return nil, err
-	}
-	// The ids 'up' would generate are random; placeholders show where they go.
-	const placeholderID = "<cluster-id>"
-	for i, n := range s.Nodes {
-		if s.Dynamic() && n.IsController() {
-			s.Nodes[i].DirectoryID = fmt.Sprintf("<directory-id-%d>", n.ID)
+	const clusterID = "<cluster-id>"
+	shown := view.nodes()
+	for i := range shown {
+		if shown[i].IsController() && view.spec.Quorum == QuorumDynamic {
+			shown[i].DirectoryID = fmt.Sprintf("<directory-id-%d>", shown[i].ID)
 		}
 	}
-	var out []RenderedNode
-	for _, n := range s.Nodes {
-		props, err := RenderProperties(s, paths, n, overrides)
+	rl := view.renderLab()
+	for i := range rl.Nodes {
+		rl.Nodes[i] = shown[i].Node
+	}
+	out := &Rendered{Spec: view.spec.clone()}
+	if l.st != nil {
+		out.Spec.Nodes = compactNodes(l.spec, l.st)
+	}
+	for _, n := range shown {
+		props, err := render.Properties(rl, n.Node)
 		if err != nil {
 			return nil, fmt.Errorf("render: %w", err)
 		}
-		out = append(out, RenderedNode{
+		out.Nodes = append(out.Nodes, RenderedNode{
 			ID:             n.ID,
-			PropertiesFile: paths.PropertiesFile(n.ID),
+			PropertiesFile: l.dir.PropertiesFile(n.ID),
 			Properties:     string(props),
-			FormatCommand:  dist.QuoteCommand(formatCommand(rt, paths, placeholderID, n.ID, formatQuorumArgs(s, n))),
-			StartCommand:   dist.QuoteCommand(serverCommand(rt, paths, o.Heap, n.ID)),
+			FormatCommand:  dist.QuoteCommand(render.FormatCommand(rt, l.dir, clusterID, n.ID, render.FormatQuorumArgs(rl, n.Node), archivePath(rt, storageArchive))),
+			StartCommand:   dist.QuoteCommand(render.ServerCommand(rt, l.dir, l.spec.Heap, n.ID, archivePath(rt, serverArchive))),
 		})
 	}
 	return out, nil
+}
+
+// plannedState is the state 'up' would record for this new lab: its nodes with
+// their ports (with auto ports, the window that is free now).
+func (l *Lab) plannedState() (*labdir.State, error) {
+	spec := l.spec
+	if spec.Ports.Auto {
+		b, c, res, err := ports.PickBases(spec.Bind, spec.Ports.Broker, spec.Ports.Controller, recordedPorts(l.dir.Home(), l.dir.Name()))
+		if err != nil {
+			return nil, err
+		}
+		res.Release()
+		spec.Ports.Broker, spec.Ports.Controller = b, c
+	}
+	plan, errs := spec.nodeList()
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	st := &labdir.State{}
+	for _, p := range plan {
+		st.Nodes = append(st.Nodes, labdir.Node{ID: p.ID, BrokerPort: p.BrokerPort, ControllerPort: p.ControllerPort})
+	}
+	return st, nil
 }

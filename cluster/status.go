@@ -1,10 +1,11 @@
 package cluster
 
 // This file owns 'status': what each node's process is doing and how it stands in
-// the KRaft quorum, and the --check verdict.
+// the KRaft quorum, in plain words, and the --check verdict.
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -32,33 +33,43 @@ type Status struct {
 	Bootstrap    []string     `json:"bootstrap_servers"`
 	Nodes        []NodeStatus `json:"nodes"`
 	Quorum       *Quorum      `json:"quorum,omitempty"`
-	QuorumError  string       `json:"quorum_error,omitempty"`
+	// Tolerates is how many voters may fail with the quorum still electing a leader.
+	Tolerates int `json:"tolerates"`
+	// QuorumError says, in plain words, why the quorum could not be described.
+	QuorumError string `json:"quorum_error,omitempty"`
+	// Warnings are things worth knowing that are not failures (a quorum that
+	// tolerates no failure, say).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Status reports the lab's processes and, if any controller answers, its quorum.
+// It reads the lab as it is now, without taking its lock: it changes nothing.
 func (l *Lab) Status(ctx context.Context) (*Status, error) {
-	st := &Status{
-		Name:         l.State.Name,
-		Dir:          l.Paths.Dir,
-		ClusterID:    l.State.ClusterID,
-		KafkaVersion: l.State.KafkaVersion,
-		Layout:       l.State.Layout(),
-		QuorumMode:   l.State.QuorumMode(),
-		Bootstrap:    l.State.BootstrapServers(),
+	if err := l.load(); err != nil {
+		return nil, err
 	}
-	var ctrlAddrs []string
-	for _, n := range l.State.Nodes {
+	if err := l.requireExists(); err != nil {
+		return nil, err
+	}
+	st := &Status{
+		Name: l.Name(), Dir: l.dir.Path, ClusterID: l.st.ClusterID, KafkaVersion: l.st.KafkaVersion,
+		Layout: l.layout(), QuorumMode: l.spec.Quorum, Bootstrap: l.BootstrapServers(),
+		Tolerates: FailuresTolerated(l.voters()),
+	}
+	if w := quorumSizeWarning(l.voters()); w != "" {
+		st.Warnings = append(st.Warnings, w)
+	}
+	for _, n := range l.nodes() {
 		ns := NodeStatus{ID: n.ID, Roles: n.Roles, State: "stopped"}
 		if n.IsBroker() {
 			ns.BrokerAddr = n.BrokerAddr()
 		}
 		if n.IsController() {
 			ns.ControllerAddr = n.ControllerAddr()
-			ctrlAddrs = append(ctrlAddrs, n.ControllerAddr())
 		}
-		if l.Paths.NodeAlive(n) {
-			ns.PID, ns.State = n.PID, "running"
-			if l.Paths.NodePaused(n) {
+		if info, ok := l.process(n); ok {
+			ns.PID, ns.State = n.rec.PID, "running"
+			if info.Stopped {
 				ns.State = "paused"
 			}
 		}
@@ -67,14 +78,9 @@ func (l *Lab) Status(ctx context.Context) (*Status, error) {
 	if !st.anyRunning() {
 		return st, nil
 	}
-	ac, err := newAddrClients(ctrlAddrs)
+	q, err := l.quorumState(ctx)
 	if err != nil {
-		return nil, err
-	}
-	defer ac.Close()
-	q, err := ac.describeQuorum(ctx)
-	if err != nil {
-		st.QuorumError = err.Error()
+		st.QuorumError = plainQuorumError(err)
 		return st, nil
 	}
 	st.Quorum = q
@@ -82,6 +88,48 @@ func (l *Lab) Status(ctx context.Context) (*Status, error) {
 		st.Nodes[i].setQuorumRole(q)
 	}
 	return st, nil
+}
+
+// plainQuorumError says what a failed DescribeQuorum means for the user.
+func plainQuorumError(err error) string {
+	var nl *NoLeaderError
+	if errors.As(err, &nl) {
+		return nl.Error()
+	}
+	return err.Error()
+}
+
+// layout describes the lab's shape: "3 combined" or "3 controllers + 2 brokers".
+func (l *Lab) layout() string {
+	var combined, controllers, brokers int
+	for _, n := range l.nodes() {
+		switch {
+		case n.IsBroker() && n.IsController():
+			combined++
+		case n.IsController():
+			controllers++
+		default:
+			brokers++
+		}
+	}
+	var parts []string
+	if combined > 0 {
+		parts = append(parts, fmt.Sprintf("%d combined", combined))
+	}
+	if controllers > 0 {
+		parts = append(parts, plural(controllers, "controller"))
+	}
+	if brokers > 0 {
+		parts = append(parts, plural(brokers, "broker"))
+	}
+	return strings.Join(parts, " + ")
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 func (st *Status) anyRunning() bool {
@@ -124,7 +172,7 @@ func (st *Status) Check() error {
 	}
 	switch {
 	case st.Quorum == nil && st.QuorumError != "":
-		problems = append(problems, "no controller answered DescribeQuorum: "+st.QuorumError)
+		problems = append(problems, st.QuorumError)
 	case st.Quorum == nil:
 		problems = append(problems, "quorum unknown")
 	case st.Quorum.LeaderID < 0:

@@ -1,556 +1,730 @@
 package cluster
 
 // This file owns 'up': the lifecycle as a list of named steps. For a new lab:
-// validate → runtime → preflight (ports, lock) → cluster id → render → format →
-// start → wait for quorum → wait for brokers → save state. For a stopped lab the same
-// without id, render and format: same cluster id, same data.
+// plan (ports reserved and tried) → lab dir and lock → runtime → cluster id and
+// configuration → format → start → wait for the quorum → wait for the brokers →
+// topics. For a stopped lab the same without planning and formatting: same cluster
+// id, same data. Starting one node (node start, restart, upgrade) runs the same
+// steps for that node.
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/kraftlab/kraftlab/cluster/step"
-
 	"github.com/kraftlab/kraftlab/cluster/dist"
+	"github.com/kraftlab/kraftlab/cluster/internal/flock"
+	"github.com/kraftlab/kraftlab/cluster/internal/labdir"
+	"github.com/kraftlab/kraftlab/cluster/internal/ports"
+	"github.com/kraftlab/kraftlab/cluster/internal/render"
+	"github.com/kraftlab/kraftlab/cluster/internal/step"
 )
+
+// DefaultWait is how long 'up' waits for a lab to be ready.
+const DefaultWait = 120 * time.Second
+
+// UpOptions is how 'up' runs; what the lab is comes from its spec.
+type UpOptions struct {
+	Wait   time.Duration // readiness deadline; 0 = DefaultWait
+	Retain bool          // keep started nodes (and a new lab's files) when up fails
+}
+
+func (o UpOptions) wait() time.Duration {
+	if o.Wait <= 0 {
+		return DefaultWait
+	}
+	return o.Wait
+}
 
 // UpResult is what 'up' reports.
 type UpResult struct {
-	State          *State        `json:"state"`
-	Created        bool          `json:"created"`         // a new lab was formatted
-	AlreadyRunning bool          `json:"already_running"` // nothing had to start
-	Timings        []step.Timing `json:"timings"`
+	Created        bool     `json:"created"`         // a new lab was formatted
+	AlreadyRunning bool     `json:"already_running"` // nothing had to start
+	Started        []int    `json:"started"`         // nodes started
+	Adopted        []int    `json:"adopted,omitempty"`
+	Topics         []string `json:"topics_created,omitempty"`
+	Timings        []Timing `json:"timings"`
 }
 
-// upRun carries one 'up' through its steps.
-type upRun struct {
-	o       UpOptions
-	paths   Paths
-	state   *State
-	created bool
-	// added is the id of a node this run adds to a running lab ('broker add',
-	// 'controller add' on a dynamic quorum), 0 if none; voterAdded once a controller
-	// was made a voter (AddRaftVoter).
-	added      int
-	voterAdded bool
-	rt         *dist.Runtime
-	started    []*startedNode
-	steps      step.Steps
-}
-
-// Up creates and starts a lab, or starts a stopped one, and returns once it is
-// ready. On failure the nodes it started are stopped (and a new lab is removed)
-// unless o.Retain.
-func Up(ctx context.Context, o UpOptions) (*UpResult, error) {
-	o.Normalize()
-	paths, err := PathsFor(o.Home, o.Name)
+// Up creates and starts the lab, or starts what of it is stopped, and returns once
+// it is ready: the quorum has a leader with every voter caught up, every broker is
+// registered and serving, and the spec's topics exist. On failure the nodes it
+// started are stopped (and a lab it created is removed) unless o.Retain.
+func (l *Lab) Up(ctx context.Context, o UpOptions) (*UpResult, error) {
+	if l.st == nil && l.stErr == nil {
+		return l.create(ctx, o)
+	}
+	op, err := l.begin()
 	if err != nil {
 		return nil, err
 	}
-	r := &upRun{o: o, paths: paths, steps: step.Steps{W: o.Progress}}
-
-	existing, err := LoadState(paths)
-	switch {
-	case errors.Is(err, ErrNoLab):
-		if err := r.planNew(); err != nil {
+	defer op.end()
+	res := &UpResult{}
+	res.Adopted = op.adoptStrays()
+	if len(res.Adopted) > 0 {
+		if err := op.save(); err != nil {
 			return nil, err
 		}
-	case err != nil:
-		return nil, err
-	default:
-		if err := r.planExisting(existing); err != nil {
-			return nil, err
-		}
-		if len(r.toStart()) == 0 {
-			return &UpResult{State: r.state, AlreadyRunning: true}, nil
+	}
+	var stopped []int
+	for _, n := range op.nodes() {
+		if !op.alive(n) {
+			stopped = append(stopped, n.ID)
 		}
 	}
-
-	return r.run(ctx)
-}
-
-// run takes a planned lab from the runtime to ready.
-func (r *upRun) run(ctx context.Context) (*UpResult, error) {
-	if err := r.steps.Run("Preparing Kafka "+r.wantVersion()+" runtime", r.ensureRuntime); err != nil {
-		return nil, err
-	}
-	lock, err := r.preflight()
+	res.AlreadyRunning = len(stopped) == 0
+	started, err := op.startNodes(ctx, stopped, o)
+	res.Started = started
 	if err != nil {
 		return nil, err
 	}
-	defer lock.Unlock()
-
-	if err := r.bringUp(ctx); err != nil {
-		return nil, r.cleanup(err)
-	}
-	return &UpResult{State: r.state, Created: r.created, Timings: r.steps.Timings}, nil
+	topics, err := op.ensureTopics(ctx, o)
+	res.Topics, res.Timings = topics, op.steps.Timings
+	return res, err
 }
 
-// planNew validates the options of a new lab and lays out its nodes.
-func (r *upRun) planNew() error {
-	s, err := r.o.plan(r.paths.Home())
+// create makes a new lab from its spec.
+func (l *Lab) create(ctx context.Context, o UpOptions) (*UpResult, error) {
+	if err := checkLocalAddress(l.spec.Bind); err != nil {
+		return nil, err
+	}
+	warnExposed(l.cfg, l.spec.Bind)
+	plan, res, err := l.planPorts()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	r.created = true
-	if r.o.Bind != "" && !net.ParseIP(r.o.Bind).IsLoopback() {
-		fmt.Fprintf(r.o.Progress, "WARNING: --bind %s: the lab's listeners are reachable from other machines, with no authentication or encryption\n", r.o.Bind)
+	defer res.Release()
+	lock, err := l.createDir()
+	if err != nil {
+		return nil, err
 	}
-	if ports, lo, hi := ephemeralPorts(s.Nodes); len(ports) > 0 {
-		fmt.Fprintf(r.o.Progress, "WARNING: ports %v lie in this machine's ephemeral port range %d-%d: a client reconnecting to a stopped node can connect to itself there and keep the node from binding its port for a minute; port bases below %d avoid that\n", ports, lo, hi, lo)
+	op := &op{Lab: l, lock: lock, steps: l.stepsFor()}
+	defer op.end()
+	cl := &creation{op: op, o: o, plan: plan}
+	if err := cl.run(ctx); err != nil {
+		return nil, cl.cleanup(ctx, err)
 	}
-	r.state = s
-	return nil
+	return &UpResult{Created: true, Started: cl.started, Topics: cl.topics, Timings: op.steps.Timings}, nil
 }
 
-// planExisting takes the recorded lab as it is; flags that would change its shape
-// are refused instead of silently ignored.
-func (r *upRun) planExisting(s *State) error {
-	recreate := fmt.Sprintf("'kraftlab down --purge --name %s' removes it (and its data) so it can be created anew", s.Name)
-	if r.o.Nodes != 0 && r.o.Nodes != len(s.Nodes) {
-		return fmt.Errorf("lab %q already exists with %d nodes, not %d; %s", s.Name, len(s.Nodes), r.o.Nodes, recreate)
-	}
-	if r.o.Controllers != 0 || r.o.Brokers != 0 {
-		asked := fmt.Sprintf("%s + %s", plural(r.o.Controllers, "controller"), plural(r.o.Brokers, "broker"))
-		if asked != s.Layout() {
-			return fmt.Errorf("lab %q already exists with %s, not %s; %s", s.Name, s.Layout(), asked, recreate)
+// createDir makes the lab's directory, or takes over the one an interrupted first
+// 'up' left (it carries the marker and holds nothing formatted), and locks it.
+func (l *Lab) createDir() (*flock.Lock, error) {
+	lock, err := labdir.Create(l.dir)
+	if errors.Is(err, fs.ErrExist) {
+		// Ours only if it carries the marker and nothing was formatted in it.
+		if lerr := l.load(); lerr != nil {
+			return nil, lerr
 		}
-	}
-	if r.o.Quorum != "" && r.o.Quorum != s.QuorumMode() {
-		return fmt.Errorf("lab %q already exists with a %s quorum; %s", s.Name, s.QuorumMode(), recreate)
-	}
-	for _, id := range r.o.Only {
-		if _, ok := s.Node(id); !ok {
-			return fmt.Errorf("node %d: no such node in lab %q (nodes 1-%d)", id, s.Name, len(s.Nodes))
+		if l.st != nil || l.stErr != nil {
+			return nil, fmt.Errorf("lab %q was created by another kraftlab command meanwhile; run 'kraftlab up' again", l.dir.Name())
 		}
+		return labdir.Lock(l.dir)
 	}
-	r.state = s
-	return nil
+	return lock, err
 }
 
-// toStart lists the nodes this run starts: those not running, limited to o.Only
-// when set.
-func (r *upRun) toStart() []NodeState {
-	var out []NodeState
-	for _, n := range r.state.Nodes {
-		if r.paths.NodeAlive(n) || (len(r.o.Only) > 0 && !slices.Contains(r.o.Only, n.ID)) {
+// planPorts places every node's listeners, reserving the ports against other
+// kraftlab processes and trying each with a real listen, before anything is
+// written.
+func (l *Lab) planPorts() ([]NodeSpec, *ports.Reservation, error) {
+	spec := l.spec
+	var res *ports.Reservation
+	if spec.Ports.Auto {
+		b, c, r, err := ports.PickBases(spec.Bind, spec.Ports.Broker, spec.Ports.Controller, recordedPorts(l.dir.Home(), l.dir.Name()))
+		if err != nil {
+			return nil, nil, err
+		}
+		spec.Ports.Broker, spec.Ports.Controller, res = b, c, r
+	}
+	plan, errs := spec.nodeList()
+	if len(errs) > 0 {
+		res.Release()
+		return nil, nil, errs[0]
+	}
+	uses := portUses(spec.Bind, plan)
+	if res == nil {
+		r, err := ports.Reserve(portNumbers(uses))
+		if err != nil {
+			return nil, nil, err
+		}
+		res = r
+	}
+	if err := ports.Check(uses, nil); err != nil {
+		res.Release()
+		return nil, nil, err
+	}
+	if eph, lo, hi := ports.Ephemeral(uses); len(eph) > 0 {
+		fmt.Fprintf(l.cfg.progress(), "WARNING: ports %v lie in this machine's ephemeral port range %d-%d: a client reconnecting to a stopped node can connect to itself there and keep the node from binding its port for a minute; port bases below %d avoid that\n", eph, lo, hi, lo)
+	}
+	return plan, res, nil
+}
+
+func portUses(host string, plan []NodeSpec) []ports.Use {
+	var uses []ports.Use
+	for _, n := range plan {
+		if n.hasBroker() {
+			uses = append(uses, ports.Use{Host: host, Port: n.BrokerPort, Node: n.ID, Role: "broker"})
+		}
+		if n.hasController() {
+			uses = append(uses, ports.Use{Host: host, Port: n.ControllerPort, Node: n.ID, Role: "controller"})
+		}
+	}
+	return uses
+}
+
+func portNumbers(uses []ports.Use) []int {
+	var out []int
+	for _, u := range uses {
+		out = append(out, u.Port)
+	}
+	return out
+}
+
+// recordedPorts is every port the other labs under home have recorded, running
+// or not: a stopped lab will want its ports back.
+func recordedPorts(home, except string) map[int]bool {
+	out := map[int]bool{}
+	for _, e := range readLabs(home) {
+		if e.Name() == except || e.st == nil {
 			continue
 		}
-		out = append(out, n)
+		for _, n := range e.st.Nodes {
+			out[n.BrokerPort], out[n.ControllerPort] = true, true
+		}
 	}
+	delete(out, 0)
 	return out
 }
 
-// expectedUp lists the nodes that must be ready when this run is done: the ones it
-// started and the ones already running. A paused node is not expected to answer.
-func (r *upRun) expectedUp() []NodeState {
-	var out []NodeState
-	for _, n := range r.state.Nodes {
-		if r.paths.NodeAlive(n) && !r.paths.NodePaused(n) {
-			out = append(out, n)
+// checkLocalAddress refuses a bind address this machine does not have: a node
+// would die a minute later with a bind error nobody sees.
+func checkLocalAddress(bind string) error {
+	ip := net.ParseIP(bind)
+	if ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return fmt.Errorf("--bind %s: list this machine's addresses: %w", bind, err)
+	}
+	var have []string
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok {
+			if ipn.IP.Equal(ip) {
+				return nil
+			}
+			have = append(have, ipn.IP.String())
 		}
 	}
-	return out
+	return fmt.Errorf("--bind %s (spec: bind): not an address of this machine (it has %s)", bind, strings.Join(have, ", "))
 }
 
-func (r *upRun) wantVersion() string {
-	if r.state.KafkaVersion != "" {
-		return r.state.KafkaVersion
+func warnExposed(cfg Config, bind string) {
+	if ip := net.ParseIP(bind); ip != nil && !ip.IsLoopback() {
+		fmt.Fprintf(cfg.progress(), "WARNING: --bind %s: the lab's listeners are reachable from other machines, with no authentication or encryption\n", bind)
 	}
-	if r.o.Runtime.Version != "" {
-		return r.o.Runtime.Version
-	}
-	if v := os.Getenv("KRAFTLAB_KAFKA_VERSION"); v != "" {
-		return v
-	}
-	return dist.DefaultVersion
 }
 
-// ensureRuntime finds (installing if needed) Java and the Kafka runtime. A stopped
-// lab keeps the version it was created with.
-func (r *upRun) ensureRuntime() error {
-	ro := r.o.Runtime
-	ro.Progress = r.o.Progress
-	if !r.created {
-		if ro.Version != "" && ro.Version != r.state.KafkaVersion {
-			return fmt.Errorf("lab %q runs Kafka %s; --kafka-version %s does not apply to an existing lab", r.state.Name, r.state.KafkaVersion, ro.Version)
-		}
-		ro = recordedRuntime(ro, r.state.KafkaVersion, r.state.RuntimeDir)
+// creation carries one new lab through its steps.
+type creation struct {
+	*op
+	o       UpOptions
+	plan    []NodeSpec
+	started []int
+	topics  []string
+	// starts is the start of the nodes, so cleanup can stop what it started.
+	starts *startRun
+}
+
+func (c *creation) run(ctx context.Context) error {
+	if err := c.writeSpec(); err != nil {
+		return err
 	}
-	rt, err := Install(context.Background(), ro)
+	rt, err := c.ensureRuntime(ctx)
 	if err != nil {
 		return err
 	}
-	r.rt = rt
-	r.state.KafkaVersion, r.state.RuntimeDir, r.state.Java = rt.Version, rt.Dir, rt.Java
-	return nil
-}
-
-// recordedRuntime asks for the runtime a lab (or node) recorded: the same version,
-// from the same Kafka home when it did not come from the cache.
-func recordedRuntime(ro dist.Options, version, dir string) dist.Options {
-	ro.Version = version
-	if ro.KafkaHome == "" && !strings.HasPrefix(dir, cacheDirOf(ro)) {
-		ro.KafkaHome = dir
+	n := len(c.plan)
+	if err := c.steps.Run(fmt.Sprintf("Writing configuration (%d nodes)", n), func() error { return c.writeConfig(rt) }); err != nil {
+		return err
 	}
-	return ro
-}
-
-// runtimeFor is the runtime node n runs: the lab's, or during a rolling upgrade
-// the one the node has been switched to.
-func (r *upRun) runtimeFor(n NodeState) (*dist.Runtime, error) {
-	if n.RuntimeDir == "" || n.RuntimeDir == r.rt.Dir {
-		return r.rt, nil
+	if err := c.steps.Run(fmt.Sprintf("Formatting storage (%d nodes, cluster id %s)", n, c.st.ClusterID), func() error { return c.formatAll(ctx, rt, false) }); err != nil {
+		return err
 	}
-	ro := recordedRuntime(r.o.Runtime, n.KafkaVersion, n.RuntimeDir)
-	ro.Progress = r.o.Progress
-	rt, err := Install(context.Background(), ro)
+	var ids []int
+	for _, p := range c.plan {
+		ids = append(ids, p.ID)
+	}
+	c.starts = &startRun{op: c.op, o: c.o, rt: rt}
+	err = c.starts.start(ctx, ids)
+	c.started = c.starts.startedIDs()
 	if err != nil {
-		return nil, fmt.Errorf("node %d runtime: %w", n.ID, err)
+		return err
+	}
+	c.topics, err = c.ensureTopics(ctx, c.o)
+	return err
+}
+
+// writeSpec keeps the spec in the lab directory, with the version resolved so a
+// stopped lab keeps its release whatever kraftlab's default becomes.
+func (c *creation) writeSpec() error {
+	b, err := c.spec.YAML()
+	if err != nil {
+		return err
+	}
+	return labdir.WriteFile(c.dir.SpecFile(), b, 0o600)
+}
+
+// ensureRuntime finds (installing if needed) Java and the spec's Kafka runtime.
+func (c *creation) ensureRuntime(ctx context.Context) (*dist.Runtime, error) {
+	var rt *dist.Runtime
+	err := c.steps.Run("Preparing Kafka "+c.versionLabel()+" runtime", func() error {
+		var err error
+		rt, err = c.installRuntime(ctx, c.spec.Kafka.Version, c.spec.Kafka.Home)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if c.spec.Kafka.Version == "" {
+		// A Kafka home's own version is the lab's.
+		c.spec.Kafka.Version = rt.Version
+		if err := c.writeSpec(); err != nil {
+			return nil, err
+		}
 	}
 	return rt, nil
 }
 
-// cacheDirOf is the runtime cache a lab's runtime came from when it was not an
-// explicit --kafka-home.
-func cacheDirOf(o dist.Options) string {
-	if o.CacheDir != "" {
-		return o.CacheDir
+func (l *Lab) versionLabel() string {
+	if l.spec.Kafka.Version != "" {
+		return l.spec.Kafka.Version
 	}
-	if c, err := dist.DefaultCacheDir(); err == nil {
-		return c
-	}
-	return "\x00" // matches no path
+	return "(from " + l.spec.Kafka.Home + ")"
 }
 
-// preflight checks the ports of the nodes to start, then creates the lab dir and
-// takes its lock. Nothing has been written when it fails, except an empty lab dir
-// that it removes again.
-func (r *upRun) preflight() (*labLock, error) {
-	if err := checkPortsFree(portsOf(r.toStart())); err != nil {
-		return nil, err
-	}
-	_, statErr := os.Stat(r.paths.Dir)
-	if err := os.MkdirAll(r.paths.Dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create lab dir: %w", err)
-	}
-	lock, err := lockLab(r.paths)
-	if err != nil {
-		if os.IsNotExist(statErr) {
-			os.Remove(r.paths.Dir)
-		}
-		return nil, err
-	}
-	// Another command may have created or changed the lab while we waited for the lock.
-	if s, err := LoadState(r.paths); err == nil && r.created {
-		lock.Unlock()
-		return nil, fmt.Errorf("lab %q was created by another kraftlab command meanwhile (cluster id %s); run 'kraftlab up' again", s.Name, s.ClusterID)
-	}
-	return lock, nil
+// installRuntime is Install for one release or Kafka home, with the config's
+// cache and source.
+func (l *Lab) installRuntime(ctx context.Context, version, home string) (*dist.Runtime, error) {
+	ro := l.cfg.Runtime
+	ro.Version, ro.KafkaHome, ro.Progress = version, home, l.cfg.progress()
+	return Install(ctx, ro)
 }
 
-// bringUp runs the steps that write, format, start and wait.
-func (r *upRun) bringUp(ctx context.Context) error {
-	n := len(r.state.Nodes)
-	if r.created {
-		if err := r.steps.Run(fmt.Sprintf("Writing configuration (%d nodes)", n), r.writeConfig); err != nil {
-			return err
-		}
-		if err := r.steps.Run(fmt.Sprintf("Formatting storage (%d nodes, cluster id %s)", n, r.state.ClusterID), func() error { return r.formatStorage(ctx) }); err != nil {
-			return err
-		}
-	} else if r.added != 0 {
-		if err := r.steps.Run(fmt.Sprintf("Writing configuration and formatting storage (node %d)", r.added), func() error { return r.prepareAdded(ctx) }); err != nil {
-			return err
-		}
-	} else if err := r.checkFormatted(); err != nil {
-		return err
-	}
-	if err := r.steps.Run(startingWhat(r.toStart()), r.startNodes); err != nil {
-		return err
-	}
-	wctx, cancel := context.WithTimeout(ctx, r.o.Wait)
-	defer cancel()
-	if n, ok := r.state.Node(r.added); ok && n.IsController() {
-		if err := r.steps.Run(fmt.Sprintf("Adding node %d to the voters (AddRaftVoter)", r.added), func() error { return r.addVoter(wctx) }); err != nil {
-			return err
-		}
-	}
-	if err := r.steps.Run("Waiting for the KRaft quorum", func() error { return r.waitForQuorum(wctx) }); err != nil {
-		return err
-	}
-	return r.steps.Run("Waiting for brokers", func() error { return r.waitForBrokers(wctx) })
-}
-
-// writeConfig picks the cluster id and writes every node's properties, the logging
-// config, and the state file (so a later 'up' never reformats).
-func (r *upRun) writeConfig() error {
+// writeConfig picks the cluster id, records the planned nodes, and writes every
+// node's properties and the logging config, then the state file, so that a later
+// 'up' never picks another id.
+func (c *creation) writeConfig(rt *dist.Runtime) error {
 	id, err := NewClusterID()
 	if err != nil {
 		return err
 	}
-	r.state.ClusterID = id
-	r.state.CreatedAt = time.Now().UTC().Truncate(time.Second)
-	if r.state.Dynamic() {
-		for i := range r.state.Nodes {
-			if !r.state.Nodes[i].IsController() {
-				continue
-			}
-			if r.state.Nodes[i].DirectoryID, err = NewDirectoryID(); err != nil {
+	st := &labdir.State{ClusterID: id, CreatedAt: time.Now().UTC().Truncate(time.Second), KafkaVersion: rt.Version, RuntimeDir: rt.Dir, Java: rt.Java}
+	for _, p := range c.plan {
+		n := labdir.Node{ID: p.ID, BrokerPort: p.BrokerPort, ControllerPort: p.ControllerPort}
+		if c.spec.Quorum == QuorumDynamic && p.hasController() {
+			if n.DirectoryID, err = NewDirectoryID(); err != nil {
 				return err
 			}
 		}
+		st.Nodes = append(st.Nodes, n)
 	}
-	if err := writeLog4jConfig(r.paths, r.rt); err != nil {
+	c.st = st
+	if err := c.writeLog4j(rt); err != nil {
 		return err
 	}
-	if err := writeNodeFiles(r.paths, r.state, r.state.Nodes); err != nil {
+	if err := c.writeNodeFiles(c.nodes()); err != nil {
 		return err
 	}
-	return SaveState(r.paths, r.state)
+	return c.save()
 }
 
-// writeLog4jConfig writes the lab's logging config for the runtime's Kafka line.
-func writeLog4jConfig(p Paths, rt *dist.Runtime) error {
-	name, body, err := log4jConfig(rt.Major())
+// writeLog4j writes the lab's logging config for the runtime's Kafka line.
+func (l *Lab) writeLog4j(rt *dist.Runtime) error {
+	name, body, err := render.Log4jConfig(rt.Major())
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(p.Dir, name), body, 0o600); err != nil {
-		return fmt.Errorf("write logging config: %w", err)
+	if err := labdir.WriteFile(render.Log4jPath(l.dir, rt.Major()), body, 0o600); err != nil {
+		return fmt.Errorf("write logging config %s: %w", name, err)
 	}
 	return nil
 }
 
-// writeNodeFiles renders the properties of the given nodes of lab s and creates
-// their directories. The lab's recorded --set overrides apply to every node,
-// including one added later.
-func writeNodeFiles(p Paths, s *State, nodes []NodeState) error {
-	maxID := s.nextID() - 1
-	overrides, err := ParseOverrides(s.Sets, maxID)
-	if err != nil {
-		return err
-	}
+// writeNodeFiles renders the properties of the given nodes and creates their
+// directories.
+func (l *Lab) writeNodeFiles(nodes []node) error {
+	rl := l.renderLab()
 	for _, n := range nodes {
-		props, err := RenderProperties(s, p, n, overrides)
+		props, err := render.Properties(rl, n.Node)
 		if err != nil {
 			return err
 		}
-		for _, d := range []string{p.NodeDir(n.ID), p.DataDir(n.ID), p.LogsDir(n.ID)} {
-			if err := os.MkdirAll(d, 0o700); err != nil {
+		for _, d := range []string{l.dir.NodeDir(n.ID), l.dir.DataDir(n.ID), l.dir.LogsDir(n.ID)} {
+			if err := l.dir.MkdirNode(d); err != nil {
 				return fmt.Errorf("node %d: %w", n.ID, err)
 			}
 		}
-		if err := os.WriteFile(p.PropertiesFile(n.ID), props, 0o600); err != nil {
+		if err := labdir.WriteFile(l.dir.PropertiesFile(n.ID), props, 0o600); err != nil {
 			return fmt.Errorf("node %d: write properties: %w", n.ID, err)
 		}
 	}
 	return nil
 }
 
-// formatStorage runs Kafka's StorageTool on every node concurrently.
-func (r *upRun) formatStorage(ctx context.Context) error {
-	return eachNode(r.state.Nodes, func(n NodeState) error {
-		args := formatCommand(r.rt, r.paths, r.state.ClusterID, n.ID, formatQuorumArgs(r.state, n))
-		if err := dist.Run(ctx, args...); err != nil {
-			return fmt.Errorf("format storage for node %d: %w", n.ID, err)
+// formatAll runs Kafka's StorageTool on every node concurrently. again formats an
+// interrupted format once more, skipping nodes it had finished.
+func (c *op) formatAll(ctx context.Context, rt *dist.Runtime, again bool) error {
+	rl := c.renderLab()
+	return eachNode(c.nodes(), func(n node) error {
+		args := render.FormatQuorumArgs(rl, n.Node)
+		if again {
+			args = append(args, "--ignore-formatted")
 		}
-		return nil
+		return c.format(ctx, rt, n, args)
 	})
 }
 
-// checkFormatted refuses to start a node whose storage vanished: Kafka would fail
-// with "No meta.properties found", and reformatting would silently lose data.
-func (r *upRun) checkFormatted() error {
-	var errs []error
-	for _, n := range r.state.Nodes {
-		for _, f := range []string{r.paths.PropertiesFile(n.ID), r.paths.MetaProperties(n.ID)} {
+// format runs StorageTool for one node.
+func (l *Lab) format(ctx context.Context, rt *dist.Runtime, n node, quorumArgs []string) error {
+	cmd := render.FormatCommand(rt, l.dir, l.st.ClusterID, n.ID, quorumArgs, archivePath(rt, storageArchive))
+	if err := dist.Run(ctx, cmd...); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("format storage for node %d: interrupted", n.ID)
+		}
+		return fmt.Errorf("format storage for node %d: %w", n.ID, err)
+	}
+	return nil
+}
+
+// cleanup undoes a failed creation: the nodes it started are stopped and the lab
+// directory it made is removed, unless the user asked to retain them.
+func (c *creation) cleanup(ctx context.Context, cause error) error {
+	cause = interrupted(ctx, cause)
+	if c.o.Retain {
+		return fmt.Errorf("%w\n(--retain: the lab is left as it is in %s; 'kraftlab down --purge --name %s' removes it)", cause, c.dir.Path, c.dir.Name())
+	}
+	if c.starts != nil {
+		if err := c.starts.stopStarted(); err != nil {
+			return fmt.Errorf("%w\nwhile stopping the started nodes: %v", cause, err)
+		}
+	}
+	if err := labdir.Remove(c.dir); err != nil {
+		return fmt.Errorf("%w\nwhile removing the new lab: %v", cause, err)
+	}
+	return &CleanedUpError{Err: cause, What: "the new lab was removed; --retain keeps it for inspection"}
+}
+
+// CleanedUpError is a failed or interrupted operation after kraftlab undid what
+// it had done; What says what that was.
+type CleanedUpError struct {
+	Err  error
+	What string
+}
+
+func (e *CleanedUpError) Error() string { return fmt.Sprintf("%v\n(%s)", e.Err, e.What) }
+func (e *CleanedUpError) Unwrap() error { return e.Err }
+
+// ErrInterrupted wraps the error of an operation cut short by its context (Ctrl-C).
+var ErrInterrupted = errors.New("interrupted")
+
+// interrupted says plainly that a cancelled operation was interrupted, instead of
+// whatever a cancelled command or request reported.
+func interrupted(ctx context.Context, err error) error {
+	if ctx.Err() == nil || errors.Is(err, ErrInterrupted) {
+		return err
+	}
+	return fmt.Errorf("%w (%v)", ErrInterrupted, context.Cause(ctx))
+}
+
+// startRun starts some nodes of a lab and waits until they have joined.
+type startRun struct {
+	*op
+	o       UpOptions
+	rt      *dist.Runtime
+	started []*startedNode
+}
+
+func (r *startRun) startedIDs() []int {
+	var ids []int
+	for _, s := range r.started {
+		ids = append(ids, s.ID)
+	}
+	return ids
+}
+
+// startNodes starts the given nodes of an existing lab (all that are stopped, for
+// 'up'; one, for 'node start') and waits until they have joined. On failure what
+// it started is stopped again, unless o.Retain; the data is kept.
+func (o *op) startNodes(ctx context.Context, ids []int, uo UpOptions) ([]int, error) {
+	if len(ids) == 0 {
+		// Nothing to start: only check the lab is ready.
+		r := &startRun{op: o, o: uo}
+		return nil, r.start(ctx, nil)
+	}
+	rt, err := o.labRuntime(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.prepareFormatted(ctx, rt, ids); err != nil {
+		return nil, err
+	}
+	r := &startRun{op: o, o: uo, rt: rt}
+	if err := r.start(ctx, ids); err != nil {
+		err = interrupted(ctx, err)
+		if uo.Retain || len(r.started) == 0 {
+			return r.startedIDs(), err
+		}
+		if serr := r.stopStarted(); serr != nil {
+			return nil, fmt.Errorf("%w\nwhile stopping the started nodes: %v", err, serr)
+		}
+		return nil, &CleanedUpError{Err: err, What: "the nodes started were stopped; data is kept"}
+	}
+	return r.startedIDs(), nil
+}
+
+// labRuntime is the runtime the lab was created with.
+func (o *op) labRuntime(ctx context.Context) (*dist.Runtime, error) {
+	var rt *dist.Runtime
+	err := o.steps.Run("Preparing Kafka "+o.st.KafkaVersion+" runtime", func() error {
+		var err error
+		rt, err = o.installRuntime(ctx, o.st.KafkaVersion, o.kafkaHomeOf(o.st.RuntimeDir))
+		return err
+	})
+	return rt, err
+}
+
+// kafkaHomeOf is the Kafka home a recorded runtime dir came from, or "" when it
+// is a cached runtime.
+func (l *Lab) kafkaHomeOf(dir string) string {
+	cache := l.cfg.Runtime.CacheDir
+	if cache == "" {
+		cache, _ = dist.DefaultCacheDir()
+	}
+	if dir == "" || (cache != "" && strings.HasPrefix(dir, cache+string(os.PathSeparator))) {
+		return ""
+	}
+	return dir
+}
+
+// prepareFormatted checks every node to start has its properties and storage. A
+// format that was interrupted before any node ever ran is simply run again; after
+// that, missing storage is data lost, which kraftlab refuses to paper over.
+func (o *op) prepareFormatted(ctx context.Context, rt *dist.Runtime, ids []int) error {
+	var missing []string
+	for _, id := range ids {
+		for _, f := range []string{o.dir.PropertiesFile(id), o.dir.MetaProperties(id)} {
 			if _, err := os.Stat(f); err != nil {
-				errs = append(errs, fmt.Errorf("node %d: %s is missing (was the node dir deleted by hand?); 'kraftlab down --purge --name %s' and 'kraftlab up' to start over", n.ID, f, r.state.Name))
+				missing = append(missing, fmt.Sprintf("node %d: %s", id, f))
 				break
 			}
 		}
 	}
-	return errors.Join(errs...)
-}
-
-func startingWhat(nodes []NodeState) string {
-	if len(nodes) == 1 {
-		return fmt.Sprintf("Starting node %d", nodes[0].ID)
+	if len(missing) == 0 {
+		return nil
 	}
-	return fmt.Sprintf("Starting %d nodes", len(nodes))
+	if o.st.Started {
+		return fmt.Errorf("%s is missing (was the node dir deleted by hand?); its data is gone: 'kraftlab down --purge --name %s' and 'kraftlab up' start over", strings.Join(missing, "; "), o.dir.Name())
+	}
+	return o.steps.Run("Formatting storage again (an earlier format was interrupted)", func() error {
+		if err := o.writeLog4j(rt); err != nil {
+			return err
+		}
+		if err := o.writeNodeFiles(o.nodes()); err != nil {
+			return err
+		}
+		return o.formatAll(ctx, rt, true)
+	})
 }
 
-// startNodes launches every node that is not running and records its process.
-func (r *upRun) startNodes() error {
+// start launches the nodes ids, records their processes and waits until they
+// (and every other running node) are ready.
+func (r *startRun) start(ctx context.Context, ids []int) error {
+	var nodes []node
+	for _, id := range ids {
+		n, _ := r.node(id)
+		nodes = append(nodes, n)
+	}
+	if err := r.reservePorts(nodes); err != nil {
+		return err
+	}
+	if len(nodes) > 0 {
+		if err := r.steps.Run(startingWhat(ids), func() error { return r.launch(nodes) }); err != nil {
+			return err
+		}
+	}
+	wctx, cancel := context.WithTimeout(ctx, r.o.wait())
+	defer cancel()
+	return r.waitReady(wctx)
+}
+
+// reservePorts holds the nodes' ports against concurrent kraftlab processes and
+// checks each is free, naming a JVM of this lab that holds one.
+func (r *startRun) reservePorts(nodes []node) error {
+	var uses []ports.Use
+	for _, n := range nodes {
+		if n.IsBroker() {
+			uses = append(uses, ports.Use{Host: n.Host, Port: n.BrokerPort, Node: n.ID, Role: "broker"})
+		}
+		if n.IsController() {
+			uses = append(uses, ports.Use{Host: n.Host, Port: n.ControllerPort, Node: n.ID, Role: "controller"})
+		}
+	}
+	return ports.Check(uses, r.portOwner)
+}
+
+// portOwner names a process of this lab that holds port, if one does.
+func (l *Lab) portOwner(port int) string {
+	for _, p := range l.labProcesses() {
+		n, ok := l.node(p.ID)
+		if ok && (n.BrokerPort == port || n.ControllerPort == port) {
+			return fmt.Sprintf("this lab's own node %d (pid %d), which its state does not record as running; 'kraftlab down --name %s' stops it", p.ID, p.PID, l.dir.Name())
+		}
+	}
+	return ""
+}
+
+func startingWhat(ids []int) string {
+	if len(ids) == 1 {
+		return fmt.Sprintf("Starting node %d", ids[0])
+	}
+	return fmt.Sprintf("Starting %d nodes", len(ids))
+}
+
+// launch starts each node's JVM and records its process at once: if this command
+// is interrupted, 'down' still finds them.
+func (r *startRun) launch(nodes []node) error {
 	var errs []error
-	for _, n := range r.toStart() {
+	for _, n := range nodes {
 		rt, err := r.runtimeFor(n)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		s, err := startNode(n.ID, serverCommand(rt, r.paths, r.state.Heap, n.ID), r.paths.ConsoleLog(n.ID))
+		cmd := render.ServerCommand(rt, r.dir, r.spec.Heap, n.ID, archivePath(rt, serverArchive))
+		s, err := startProcess(n.ID, cmd, r.dir.ConsoleLog(n.ID))
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		r.started = append(r.started, s)
-		node, _ := r.state.Node(n.ID)
-		node.PID, node.StartTime = s.PID, s.Start
-		if r.state.Dynamic() {
-			node.QuorumBootstrap = quorumBootstrapOf(r.paths.PropertiesFile(n.ID))
+		n.rec.PID, n.rec.StartTime = s.PID, s.Start
+		if r.spec.Quorum == QuorumDynamic {
+			n.rec.QuorumBootstrap = render.QuorumBootstrapOf(r.dir.PropertiesFile(n.ID))
 		}
 	}
-	// Record pids at once: if this command is interrupted, 'down' can still find them.
-	if err := SaveState(r.paths, r.state); err != nil {
+	if len(r.started) > 0 {
+		r.st.Started = true
+	}
+	if err := r.save(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
-// checkStarted fails the wait at once if a node started by this run has exited.
-func (r *upRun) checkStarted() error {
+// runtimeFor is the runtime node n runs: the lab's, or during a rolling upgrade
+// the one the node has been switched to.
+func (r *startRun) runtimeFor(n node) (*dist.Runtime, error) {
+	if n.rec.RuntimeDir == "" || n.rec.RuntimeDir == r.rt.Dir {
+		return r.rt, nil
+	}
+	rt, err := r.installRuntime(context.Background(), n.rec.KafkaVersion, r.kafkaHomeOf(n.rec.RuntimeDir))
+	if err != nil {
+		return nil, fmt.Errorf("node %d runtime: %w", n.ID, err)
+	}
+	return rt, nil
+}
+
+// stopStarted kills the nodes this run started and clears their records.
+func (r *startRun) stopStarted() error {
+	var errs []error
+	for _, s := range r.started {
+		n, ok := r.node(s.ID)
+		if !ok {
+			continue
+		}
+		errs = append(errs, r.killNode(context.Background(), n))
+		n.rec.PID, n.rec.StartTime = 0, 0
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if _, err := os.Stat(r.dir.StateFile()); err == nil {
+		return r.save()
+	}
+	return nil
+}
+
+// checkStarted fails a wait at once if a node started by this run has exited.
+func (r *startRun) checkStarted() error {
 	for _, s := range r.started {
 		if dead, exitErr := s.dead(); dead {
-			return step.Stop(fmt.Errorf("node %d exited during start-up (%v)%s", s.ID, exitErr, r.paths.nodeLogExcerpt(s.ID)))
+			return stopPoll(fmt.Errorf("node %d exited during start-up (%v)%s", s.ID, exitErr, r.nodeLogExcerpt(s.ID)))
 		}
 	}
 	return nil
 }
 
-func (r *upRun) waitForQuorum(ctx context.Context) error {
-	var addrs []string
-	voters := 0
-	mustCatchUp := make(map[int32]bool)
-	for _, n := range r.expectedUp() {
-		if n.IsController() {
-			addrs = append(addrs, n.ControllerAddr())
-			mustCatchUp[int32(n.ID)] = true
+// expectedUp lists the nodes that must be ready: every running node that is not
+// paused (a paused node is not expected to answer).
+func (l *Lab) expectedUp() []node {
+	var out []node
+	for _, n := range l.nodes() {
+		if l.alive(n) && !l.paused(n) {
+			out = append(out, n)
 		}
 	}
-	for _, n := range r.state.Nodes {
-		if n.IsController() {
-			voters++
-		}
-	}
-	ac, err := newAddrClients(addrs)
-	if err != nil {
-		return err
-	}
-	defer ac.Close()
-	err = step.Poll(ctx, "KRaft quorum", pollInterval, func(ctx context.Context) (bool, string, error) {
-		if err := r.checkStarted(); err != nil {
-			return false, "", err
-		}
-		q, err := ac.describeQuorum(ctx)
-		if err != nil {
-			return false, "no controller answered DescribeQuorum", err
-		}
-		done, seen := q.caughtUp(voters, mustCatchUp)
-		return done, seen, nil
-	})
-	return r.explainWait(err)
+	return out
 }
 
-func (r *upRun) waitForBrokers(ctx context.Context) error {
-	var brokers []NodeState
-	var addrs []string
-	for _, n := range r.expectedUp() {
-		if n.IsBroker() {
-			brokers = append(brokers, n)
-			addrs = append(addrs, n.BrokerAddr())
-		}
-	}
-	ac, err := newAddrClients(addrs)
-	if err != nil {
+func (r *startRun) waitReady(ctx context.Context) error {
+	expected := r.expectedUp()
+	if err := r.steps.Run("Waiting for the KRaft quorum", func() error {
+		return r.explainWait(r.waitForQuorum(ctx, expected, r.checkStarted))
+	}); err != nil {
 		return err
 	}
-	defer ac.Close()
-	err = step.Poll(ctx, "brokers", pollInterval, func(ctx context.Context) (bool, string, error) {
-		if err := r.checkStarted(); err != nil {
-			return false, "", err
-		}
-		for i, n := range brokers {
-			if err := ac.brokerServing(ctx, i); err != nil {
-				return false, fmt.Sprintf("node %d broker %s not serving yet", n.ID, n.BrokerAddr()), err
-			}
-		}
-		// Every broker must list every other: a client's first metadata answer
-		// (e.g. the broker count that sizes a new topic's replication) can come
-		// from any of them.
-		for i, asked := range brokers {
-			ids, err := ac.registeredBrokers(ctx, i)
-			if err != nil {
-				return false, fmt.Sprintf("metadata request to node %d failed", asked.ID), err
-			}
-			for _, n := range brokers {
-				if !slices.Contains(ids, int32(n.ID)) {
-					return false, fmt.Sprintf("node %d does not list broker %d yet (it lists %v)", asked.ID, n.ID, ids), nil
-				}
-			}
-		}
-		return true, "", nil
+	return r.steps.Run("Waiting for brokers", func() error {
+		return r.explainWait(r.waitForBrokers(ctx, expected, r.checkStarted))
 	})
-	return r.explainWait(err)
 }
 
 // explainWait adds to a timed-out wait the log tail of a node this run started —
 // the node's own error output, which the user needs, rather than "connection
 // refused" from a client.
-func (r *upRun) explainWait(err error) error {
+func (r *startRun) explainWait(err error) error {
 	if err == nil || !errors.Is(err, context.DeadlineExceeded) || len(r.started) == 0 {
 		return err
 	}
-	id := r.started[0].ID
 	for _, s := range r.started {
 		if dead, _ := s.dead(); dead {
-			return fmt.Errorf("%w\nnode %d is not running:%s", err, s.ID, r.paths.nodeLogExcerpt(s.ID))
+			return fmt.Errorf("%w\nnode %d is not running:%s", err, s.ID, r.nodeLogExcerpt(s.ID))
 		}
 	}
-	return fmt.Errorf("%w (deadline --wait %s)%s", err, r.o.Wait, r.paths.nodeLogExcerpt(id))
+	return fmt.Errorf("%w (deadline --wait %s)%s", err, r.o.wait(), r.nodeLogExcerpt(r.started[0].ID))
 }
 
-// cleanup undoes a failed 'up': the nodes this run started are stopped, and a lab
-// this run created is removed, unless the user asked to retain them.
-func (r *upRun) cleanup(cause error) error {
-	if r.o.Retain {
-		return fmt.Errorf("%w\n(--retain: the lab is left as it is in %s; 'kraftlab down --purge --name %s' removes it)", cause, r.paths.Dir, r.state.Name)
+// stepsFor is a fresh step printer on the config's progress writer.
+func (l *Lab) stepsFor() step.Steps { return step.Steps{W: l.cfg.progress()} }
+
+// eachNode runs fn for every node concurrently and joins the errors.
+func eachNode(nodes []node, fn func(node) error) error {
+	errs := make([]error, len(nodes))
+	done := make(chan struct{})
+	for i, n := range nodes {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			errs[i] = fn(n)
+		}()
 	}
-	ctx := context.Background()
-	var stopErrs []error
-	for _, s := range r.started {
-		n, _ := r.state.Node(s.ID)
-		if err := r.paths.killNode(ctx, *n); err != nil {
-			stopErrs = append(stopErrs, err)
-		}
-		n.PID, n.StartTime = 0, 0
+	for range nodes {
+		<-done
 	}
-	if err := errors.Join(stopErrs...); err != nil {
-		return fmt.Errorf("%w\nwhile stopping the started nodes: %v", cause, err)
-	}
-	if n, ok := r.state.Node(r.added); ok && !(n.IsController() && r.voterAdded) {
-		// A broker, or a controller that never became a voter: dropped again.
-		return r.dropAdded(cause)
-	}
-	if r.created {
-		if err := os.RemoveAll(r.paths.Dir); err != nil {
-			return fmt.Errorf("%w\nwhile removing the new lab: %v", cause, err)
-		}
-		return fmt.Errorf("%w\n(the new lab was removed; --retain keeps it for inspection)", cause)
-	}
-	if len(r.started) == 0 {
-		return cause
-	}
-	if err := SaveState(r.paths, r.state); err != nil {
-		return fmt.Errorf("%w\nwhile saving the lab state: %v", cause, err)
-	}
-	return fmt.Errorf("%w\n(the nodes started were stopped; data is kept)", cause)
+	return errors.Join(errs...)
 }

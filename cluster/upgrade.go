@@ -2,81 +2,79 @@ package cluster
 
 // This file owns 'upgrade': a rolling upgrade of a running lab to another Kafka
 // release, node by node (stop, switch runtime, start, wait until it has rejoined and
-// every partition is fully in sync), and finalizing metadata.version afterwards.
+// every partition is fully in sync), and finalizing metadata.version afterwards. The
+// whole upgrade is one operation: no other command acts on the lab in between.
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kraftlab/kraftlab/cluster/dist"
-	"github.com/kraftlab/kraftlab/cluster/step"
+	"github.com/kraftlab/kraftlab/cluster/internal/step"
 	"github.com/kraftlab/kraftlab/cluster/usage"
 )
 
 // UpgradeOptions is one 'kraftlab upgrade'.
 type UpgradeOptions struct {
-	Home, Name string
-	Runtime    dist.Options // Version is the release to upgrade to; "" = finalize only
+	// To is the release to upgrade to; "" = finalize only.
+	To string
+	// KafkaHome is an unpacked official tarball of that release, used instead of
+	// fetching it.
+	KafkaHome string
 	// Finalize raises metadata.version to the highest level every node supports
 	// (UpdateFeatures), after which the old release cannot read the metadata.
 	Finalize bool
 	Wait     time.Duration // per node: rejoin and in-sync deadline; 0 = DefaultWait
 	Timeout  time.Duration // per node: SIGTERM grace before SIGKILL; 0 = 30s
-	Progress io.Writer
 }
 
 // UpgradeResult says what the upgrade did.
 type UpgradeResult struct {
-	From    string        `json:"from"`
-	To      string        `json:"to"`
-	Nodes   []step.Timing `json:"nodes"` // per node, in upgrade order
-	Seconds float64       `json:"seconds"`
-	// MetadataVersion is the finalized metadata.version level after --finalize.
+	From    string   `json:"from"`
+	To      string   `json:"to"`
+	Nodes   []Timing `json:"nodes"` // per node, in upgrade order
+	Seconds float64  `json:"seconds"`
+	// MetadataVersion is the finalized metadata.version level after Finalize.
 	MetadataVersion int16 `json:"metadata_version,omitempty"`
 }
 
-// Upgrade rolls a running lab to o.Runtime.Version one node at a time, controllers
-// first, so that clients keep working throughout, then (with o.Finalize) raises
+// Upgrade rolls the running lab to o.To one node at a time, controllers first, so
+// that clients keep working throughout, then (with o.Finalize) raises
 // metadata.version. An interrupted upgrade can be run again: nodes already on the
 // new release are skipped.
-func Upgrade(ctx context.Context, o UpgradeOptions) (*UpgradeResult, error) {
-	if o.Wait == 0 {
+func (l *Lab) Upgrade(ctx context.Context, o UpgradeOptions) (*UpgradeResult, error) {
+	if o.Wait <= 0 {
 		o.Wait = DefaultWait
 	}
-	if o.Timeout == 0 {
+	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second
 	}
-	if o.Progress == nil {
-		o.Progress = io.Discard
-	}
-	if o.Runtime.Version == "" && !o.Finalize {
+	if o.To == "" && !o.Finalize {
 		return nil, usage.Errorf("want --to VERSION, --finalize, or both")
 	}
-	lab, err := OpenLab(o.Home, o.Name)
+	if o.To != "" {
+		if err := dist.ValidateVersion(o.To); err != nil {
+			return nil, usage.Errorf("--to: %v", err)
+		}
+	}
+	op, err := l.beginRunning()
 	if err != nil {
 		return nil, err
 	}
-	if err := lab.RequireRunning(); err != nil {
-		return nil, err
-	}
+	defer op.end()
 	start := time.Now()
-	res := &UpgradeResult{From: lab.State.KafkaVersion, To: lab.State.KafkaVersion}
-	if o.Runtime.Version != "" {
-		if err := rollTo(ctx, lab, o, res); err != nil {
+	res := &UpgradeResult{From: op.st.KafkaVersion, To: op.st.KafkaVersion}
+	if o.To != "" {
+		if err := op.rollTo(ctx, o, res); err != nil {
 			return nil, err
 		}
 	}
 	if o.Finalize {
-		level, err := finalizeMetadataVersion(ctx, lab.Paths, o)
+		level, err := op.finalizeMetadataVersion(ctx, o)
 		if err != nil {
 			return nil, err
 		}
@@ -87,46 +85,47 @@ func Upgrade(ctx context.Context, o UpgradeOptions) (*UpgradeResult, error) {
 }
 
 // rollTo restarts every node not yet on the target runtime with it.
-func rollTo(ctx context.Context, lab *Lab, o UpgradeOptions, res *UpgradeResult) error {
-	ro := o.Runtime
-	ro.Progress = o.Progress
-	rt, err := Install(ctx, ro)
+func (o *op) rollTo(ctx context.Context, uo UpgradeOptions, res *UpgradeResult) error {
+	rt, err := o.installRuntime(ctx, uo.To, uo.KafkaHome)
 	if err != nil {
 		return err
 	}
-	if dist.CompareVersions(rt.Version, lab.State.KafkaVersion) < 0 {
-		return fmt.Errorf("lab %q runs Kafka %s; %s is older, and kraftlab only upgrades", lab.State.Name, lab.State.KafkaVersion, rt.Version)
+	if dist.CompareVersions(rt.Version, o.st.KafkaVersion) < 0 {
+		return fmt.Errorf("lab %q runs Kafka %s; %s is older, and kraftlab only upgrades", o.Name(), o.st.KafkaVersion, rt.Version)
 	}
 	res.To = rt.Version
 	// The new release may log through another log4j: its config sits beside the old.
-	if err := writeLog4jConfig(lab.Paths, rt); err != nil {
+	if err := o.writeLog4j(rt); err != nil {
 		return err
 	}
-	order := slices.Clone(lab.State.Nodes)
+	order := o.nodes()
 	// Controllers first: a newer broker may ask a controller for what an older one
 	// does not know yet, never the other way round.
-	slices.SortStableFunc(order, func(a, b NodeState) int {
+	slices.SortStableFunc(order, func(a, b node) int {
 		return boolRank(b.IsController()) - boolRank(a.IsController())
 	})
 	for _, n := range order {
-		if n.RuntimeDir == rt.Dir || (n.RuntimeDir == "" && lab.State.RuntimeDir == rt.Dir) {
+		if n.rec.RuntimeDir == rt.Dir || (n.rec.RuntimeDir == "" && o.st.RuntimeDir == rt.Dir) {
 			continue
 		}
-		steps := step.Steps{W: o.Progress}
+		steps := step.Steps{W: o.cfg.progress()}
 		err := steps.Run(fmt.Sprintf("Upgrading node %d to Kafka %s", n.ID, rt.Version), func() error {
-			return upgradeNode(ctx, lab.Paths, o, n.ID, rt)
+			return o.upgradeNode(ctx, uo, n, rt.Version, rt.Dir)
 		})
 		res.Nodes = append(res.Nodes, steps.Timings...)
 		if err != nil {
 			return err
 		}
 	}
-	return updateState(lab.Paths, func(s *State) {
-		s.KafkaVersion, s.RuntimeDir, s.Java = rt.Version, rt.Dir, rt.Java
-		for i := range s.Nodes {
-			s.Nodes[i].KafkaVersion, s.Nodes[i].RuntimeDir = "", ""
-		}
-	})
+	o.st.KafkaVersion, o.st.RuntimeDir, o.st.Java = rt.Version, rt.Dir, rt.Java
+	for i := range o.st.Nodes {
+		o.st.Nodes[i].KafkaVersion, o.st.Nodes[i].RuntimeDir = "", ""
+	}
+	o.spec.Kafka = KafkaSpec{Version: rt.Version}
+	if err := o.save(); err != nil {
+		return err
+	}
+	return o.saveSpec()
 }
 
 func boolRank(b bool) int {
@@ -136,49 +135,29 @@ func boolRank(b bool) int {
 	return 0
 }
 
-// upgradeNode stops node id, switches it to rt, starts it through 'up' (which waits
+// upgradeNode stops node n, switches it to the new runtime, starts it (waiting
 // until it has rejoined the quorum and, as a broker, registered), and waits until
 // every partition has all its replicas in sync again.
-func upgradeNode(ctx context.Context, p Paths, o UpgradeOptions, id int, rt *dist.Runtime) error {
-	lock, err := lockLab(p)
-	if err != nil {
+func (o *op) upgradeNode(ctx context.Context, uo UpgradeOptions, n node, version, dir string) error {
+	if _, err := o.signal(ctx, n, ActionStop, uo.Timeout); err != nil {
 		return err
 	}
-	s, err := LoadState(p)
-	if err == nil {
-		n, _ := s.Node(id)
-		err = p.stopNode(ctx, *n, o.Timeout)
-		n.PID, n.StartTime = 0, 0
-		n.KafkaVersion, n.RuntimeDir = rt.Version, rt.Dir
-		err = errors.Join(err, SaveState(p, s))
+	n.rec.KafkaVersion, n.rec.RuntimeDir = version, dir
+	if err := o.save(); err != nil {
+		return err
 	}
-	lock.Unlock()
-	if err != nil {
-		return fmt.Errorf("stop node %d: %w", id, err)
+	if _, err := o.startNodes(ctx, []int{n.ID}, UpOptions{Wait: uo.Wait}); err != nil {
+		return fmt.Errorf("start node %d on Kafka %s: %w", n.ID, version, err)
 	}
-	if _, err := Up(ctx, UpOptions{Home: p.Home(), Name: s.Name, Only: []int{id}, Wait: o.Wait, Runtime: dist.Options{Source: o.Runtime.Source, CacheDir: o.Runtime.CacheDir}}); err != nil {
-		return fmt.Errorf("start node %d on Kafka %s: %w", id, rt.Version, err)
-	}
-	wctx, cancel := context.WithTimeout(ctx, o.Wait)
+	wctx, cancel := context.WithTimeout(ctx, uo.Wait)
 	defer cancel()
-	return waitInSync(wctx, s.BootstrapServers())
-}
-
-// updateState applies change to the lab's state under its lock.
-func updateState(p Paths, change func(*State)) error {
-	lock, s, err := lockState(p)
-	if err != nil {
-		return err
-	}
-	defer lock.Unlock()
-	change(s)
-	return SaveState(p, s)
+	return o.waitInSync(wctx)
 }
 
 // waitInSync waits until every partition has a leader and all its replicas in the
 // ISR, so the next node may go down without any partition losing its quorum.
-func waitInSync(ctx context.Context, bootstrap []string) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap...), kgo.Dialer(dialListening))
+func (l *Lab) waitInSync(ctx context.Context) error {
+	cl, err := l.client()
 	if err != nil {
 		return err
 	}
@@ -206,29 +185,25 @@ func waitInSync(ctx context.Context, bootstrap []string) error {
 
 // finalizeMetadataVersion raises metadata.version to the highest level every node
 // supports; a no-op when it is there already.
-func finalizeMetadataVersion(ctx context.Context, p Paths, o UpgradeOptions) (int16, error) {
-	s, err := LoadState(p)
-	if err != nil {
-		return 0, err
-	}
+func (o *op) finalizeMetadataVersion(ctx context.Context, uo UpgradeOptions) (int16, error) {
 	var addrs []string
-	for _, n := range s.Nodes {
+	for _, n := range o.nodes() {
 		if n.IsBroker() {
 			addrs = append(addrs, n.BrokerAddr())
 		} else {
 			addrs = append(addrs, n.ControllerAddr())
 		}
 	}
-	ac, err := newAddrClients(addrs)
+	ac, err := o.dial(addrs)
 	if err != nil {
 		return 0, err
 	}
 	defer ac.Close()
-	wctx, cancel := context.WithTimeout(ctx, o.Wait)
+	wctx, cancel := context.WithTimeout(ctx, uo.Wait)
 	defer cancel()
 	target, finalized := int16(-1), int16(-1)
 	for i := range addrs {
-		sup, fin, err := metadataVersionLevels(wctx, ac, i)
+		sup, fin, err := ac.MetadataVersionLevels(wctx, i)
 		if err != nil {
 			return 0, fmt.Errorf("metadata.version supported by %s: %w", addrs[i], err)
 		}
@@ -237,12 +212,11 @@ func finalizeMetadataVersion(ctx context.Context, p Paths, o UpgradeOptions) (in
 		}
 		finalized = max(finalized, fin)
 	}
-	steps := step.Steps{W: o.Progress}
-	err = steps.Run(fmt.Sprintf("Finalizing metadata.version at level %d (was %d)", target, finalized), func() error {
+	err = o.steps.Run(fmt.Sprintf("Finalizing metadata.version at level %d (was %d)", target, finalized), func() error {
 		if finalized >= target {
 			return nil
 		}
-		cl, err := kgo.NewClient(kgo.SeedBrokers(s.BootstrapServers()...), kgo.Dialer(dialListening))
+		cl, err := o.client()
 		if err != nil {
 			return err
 		}
@@ -254,34 +228,4 @@ func finalizeMetadataVersion(ctx context.Context, p Paths, o UpgradeOptions) (in
 		return err
 	})
 	return target, err
-}
-
-// metadataVersionLevels reads, from the ApiVersions answer of the i-th address,
-// the highest metadata.version level it supports and the finalized one.
-func metadataVersionLevels(ctx context.Context, ac *addrClients, i int) (supported, finalized int16, err error) {
-	req := kmsg.NewPtrApiVersionsRequest()
-	req.ClientSoftwareName, req.ClientSoftwareVersion = "kraftlab", "1"
-	kresp, err := ac.request(ctx, i, req)
-	if err != nil {
-		return 0, 0, err
-	}
-	resp := kresp.(*kmsg.ApiVersionsResponse)
-	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
-		return 0, 0, err
-	}
-	supported, finalized = -1, -1
-	for _, f := range resp.SupportedFeatures {
-		if f.Name == "metadata.version" {
-			supported = f.MaxVersion
-		}
-	}
-	for _, f := range resp.FinalizedFeatures {
-		if f.Name == "metadata.version" {
-			finalized = f.MaxVersionLevel
-		}
-	}
-	if supported < 0 {
-		return 0, 0, errors.New("no metadata.version among its supported features")
-	}
-	return supported, finalized, nil
 }

@@ -12,22 +12,12 @@ package data
 // uncached metadata requests) and the errors callers can test for.
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
-)
-
-var (
-	// ErrTopicNotFound is returned when a named topic does not exist.
-	ErrTopicNotFound = errors.New("topic does not exist")
-	// ErrTopicExists is returned when creating a topic that already exists.
-	ErrTopicExists = errors.New("topic already exists")
 )
 
 // dialTimeout is short because kraftlab mostly talks to brokers on loopback, where
@@ -46,41 +36,4 @@ func NewClient(brokers []string, opts ...kgo.Opt) (*kgo.Client, error) {
 		return nil, fmt.Errorf("client for %s: %w", strings.Join(brokers, ","), err)
 	}
 	return cl, nil
-}
-
-// metadata asks the cluster directly instead of going through kadm: kadm answers
-// from franz-go's metadata cache (up to 5s old), which would hide a topic created
-// or deleted a moment ago. No topics means all topics.
-func metadata(ctx context.Context, cl *kgo.Client, topics ...string) (*kmsg.MetadataResponse, error) {
-	req := kmsg.NewPtrMetadataRequest()
-	for _, t := range topics {
-		rt := kmsg.NewMetadataRequestTopic()
-		rt.Topic = kmsg.StringPtr(t)
-		req.Topics = append(req.Topics, rt)
-	}
-	resp, err := req.RequestWith(ctx, cl)
-	if err != nil {
-		return nil, fmt.Errorf("request metadata: %w", err)
-	}
-	return resp, nil
-}
-
-// topicMetadata returns the metadata of one existing topic, and the whole response
-// for its broker list. The error does not name the topic; callers do.
-func topicMetadata(ctx context.Context, cl *kgo.Client, topic string) (*kmsg.MetadataResponse, kmsg.MetadataResponseTopic, error) {
-	resp, err := metadata(ctx, cl, topic)
-	if err != nil {
-		return nil, kmsg.MetadataResponseTopic{}, err
-	}
-	for _, t := range resp.Topics {
-		if t.Topic == nil || *t.Topic != topic {
-			continue
-		}
-		err := kerr.ErrorForCode(t.ErrorCode)
-		if errors.Is(err, kerr.UnknownTopicOrPartition) {
-			err = ErrTopicNotFound
-		}
-		return resp, t, err
-	}
-	return resp, kmsg.MetadataResponseTopic{}, ErrTopicNotFound
 }

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kraftlab/kraftlab/cluster/step"
+	"github.com/kraftlab/kraftlab/cluster/internal/step"
 	"github.com/kraftlab/kraftlab/cluster/usage"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -31,14 +31,6 @@ const (
 	// MaxRecordSize stays under Kafka's default max.message.bytes (1 MiB and a
 	// bit), which caps a batch, and so a single record.
 	MaxRecordSize = 1000 * 1000
-
-	// healthWait covers a topic created a moment ago: every broker must learn of
-	// it and elect its leaders.
-	healthWait     = 30 * time.Second
-	healthInterval = 200 * time.Millisecond
-	// topicPropagationWait bounds how long a new topic may take to reach every
-	// broker's metadata; on loopback it is well under a second.
-	topicPropagationWait = 15 * time.Second
 	// smokeIdle ends the read-back when nothing more arrives; by then whatever is
 	// missing is lost. It includes joining the group, which Kafka delays by
 	// group.initial.rebalance.delay.ms (3s by default).
@@ -203,48 +195,6 @@ func prepareSmokeTopic(ctx context.Context, cl *kgo.Client, o SmokeOptions, rep 
 	}
 	rep.Brokers, rep.Partitions, rep.ReplicationFactor = brokers, len(topic.Partitions), topic.ReplicationFactor
 	return nil
-}
-
-// WaitHealthy waits until the cluster lists at least expectBrokers brokers (when
-// more than 0) and every partition of topic has a leader and all its replicas in
-// sync. On timeout the error says what was wrong at the last look.
-func WaitHealthy(ctx context.Context, cl *kgo.Client, topic string, expectBrokers int) (int, Topic, error) {
-	ctx, cancel := context.WithTimeout(ctx, healthWait)
-	defer cancel()
-	var brokers int
-	var info Topic
-	err := step.Poll(ctx, "cluster health", healthInterval, func(ctx context.Context) (bool, string, error) {
-		meta, t, err := topicMetadata(ctx, cl, topic)
-		if err != nil {
-			return false, "", fmt.Errorf("topic %s: %w", topic, err)
-		}
-		brokers, info = len(meta.Brokers), topicFromMetadata(t)
-		problems := healthProblems(brokers, expectBrokers, info)
-		return len(problems) == 0, strings.Join(problems, "; "), nil
-	})
-	if err != nil {
-		return 0, Topic{}, err
-	}
-	return brokers, info, nil
-}
-
-// healthProblems lists what keeps the topic from taking acks=all writes safely.
-func healthProblems(brokers, expectBrokers int, t Topic) []string {
-	var problems []string
-	if expectBrokers > 0 && brokers < expectBrokers {
-		problems = append(problems, fmt.Sprintf("cluster metadata lists %d of %d brokers", brokers, expectBrokers))
-	}
-	for _, p := range t.Partitions {
-		switch {
-		case p.Error != "":
-			problems = append(problems, fmt.Sprintf("partition %d: %s", p.Partition, p.Error))
-		case p.Leader < 0:
-			problems = append(problems, fmt.Sprintf("partition %d has no leader", p.Partition))
-		case len(p.ISR) < len(p.Replicas):
-			problems = append(problems, fmt.Sprintf("partition %d: in-sync replicas %v are fewer than replicas %v", p.Partition, p.ISR, p.Replicas))
-		}
-	}
-	return problems
 }
 
 // smokeProduce sends the numbered records and returns, per partition written, the

@@ -21,8 +21,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/kraftlab/kraftlab/cluster/internal/flock"
 )
 
 // DefaultVersion is the Kafka release used when none is asked for; the one place it
@@ -60,7 +61,7 @@ var (
 )
 
 // Options says which runtime to use and where to get it. Zero values fall back to
-// environment variables, then to defaults.
+// the environment Env reads (nil: none), then to defaults.
 type Options struct {
 	Version       string    // "" = $KRAFTLAB_KAFKA_VERSION, else DefaultVersion
 	KafkaHome     string    // unpacked official tarball dir (uses its libs/); "" = $KAFKA_HOME. Wins over everything.
@@ -68,6 +69,10 @@ type Options struct {
 	Source        string    // "auto" (default: maven if mvn is on PATH, else apache), "maven", "apache"
 	ApacheMirrors []string  // base URLs; nil = $KRAFTLAB_APACHE_MIRROR (comma-separated) if set, else DefaultApacheMirrors
 	Progress      io.Writer // human progress lines; nil = discard
+	// Env looks up the environment variables named above; nil reads none, so a
+	// library caller gets exactly what the fields say. The kraftlab command passes
+	// os.Getenv.
+	Env func(string) string `json:"-"`
 }
 
 // Runtime is a verified Kafka runtime and the java that runs it.
@@ -107,17 +112,21 @@ func kafkaMajor(version string) int {
 // Ensure returns a verified runtime: KafkaHome when given, else the cached version,
 // else it installs that version into the cache first. Calling it again is cheap.
 func Ensure(ctx context.Context, o Options) (*Runtime, error) {
-	in, err := newInstaller(o, os.Getenv)
+	getenv := o.Env
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	in, err := newInstaller(o, getenv)
 	if err != nil {
 		return nil, err
 	}
 	return in.ensure(ctx)
 }
 
-// DefaultCacheDir is the runtime cache when Options.CacheDir is empty:
-// $KRAFTLAB_CACHE, else <user cache dir>/kraftlab.
+// DefaultCacheDir is the runtime cache when Options.CacheDir is empty and no
+// KRAFTLAB_CACHE is given: <user cache dir>/kraftlab.
 func DefaultCacheDir() (string, error) {
-	return defaultCacheDir(os.Getenv)
+	return defaultCacheDir(func(string) string { return "" })
 }
 
 func defaultCacheDir(getenv func(string) string) (string, error) {
@@ -308,6 +317,20 @@ func (in *installer) ensure(ctx context.Context) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
+	// One install per version at a time: a second command (or test binary) waits
+	// for the first, following its own context, then finds the runtime cached.
+	if err := os.MkdirAll(in.cacheDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create cache dir: %w", err)
+	}
+	lock, err := flock.Wait(ctx, filepath.Join(in.cacheDir, tempDirPrefix+in.version+".lock"), 200*time.Millisecond)
+	if err != nil {
+		return nil, fmt.Errorf("wait for another install of Kafka %s: %w", in.version, err)
+	}
+	defer lock.Unlock()
+	if rt, err := readCached(in.runtimeDir(), in.version); err == nil {
+		rt.Java, rt.JavaMajor = java, javaMajor
+		return rt, nil
+	}
 	// Not wrapped again: install's errors lead with what went wrong for which version.
 	rt, err = in.install(ctx, source, java)
 	if err != nil {
@@ -453,7 +476,7 @@ func (in *installer) install(ctx context.Context, source, java string) (*Runtime
 	}
 	// Held through the rename: the lock file travels with the dir and is removed
 	// from the final dir afterwards.
-	defer lock.Close()
+	defer lock.Unlock()
 
 	switch source {
 	case SourceMaven:
@@ -501,16 +524,12 @@ func (in *installer) install(ctx context.Context, source, java string) (*Runtime
 
 // lockInstall creates and flocks the temp dir's lock file; the kernel drops the lock
 // when the process dies, however it dies.
-func lockInstall(tmp string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(tmp, installLockName), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+func lockInstall(tmp string) (*flock.Lock, error) {
+	l, err := flock.TryLock(filepath.Join(tmp, installLockName))
 	if err != nil {
 		return nil, fmt.Errorf("lock install: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock install: %w", err)
-	}
-	return f, nil
+	return l, nil
 }
 
 // removeAbandonedTemps deletes temp dirs of installs that died without cleaning up.
@@ -538,15 +557,7 @@ func abandoned(dir string, now time.Time) bool {
 	if err != nil || now.Sub(info.ModTime()) < staleAfter {
 		return false
 	}
-	f, err := os.Open(filepath.Join(dir, installLockName))
-	if errors.Is(err, fs.ErrNotExist) {
-		return true
-	}
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	return syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB) == nil
+	return !flock.Held(filepath.Join(dir, installLockName))
 }
 
 // reasonError is an error whose message already tells the user what happened and

@@ -268,9 +268,9 @@ func TestRemoveAbandonedTemps(t *testing.T) {
 				t.Fatal(err)
 			}
 			if held {
-				t.Cleanup(func() { f.Close() })
+				t.Cleanup(func() { f.Unlock() })
 			} else {
-				f.Close()
+				f.Unlock()
 			}
 		}
 		if err := os.Chtimes(dir, mtime, mtime); err != nil {

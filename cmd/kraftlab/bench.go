@@ -57,7 +57,7 @@ acknowledgement, as Kafka's kafka-producer-perf-test measures it.`,
 				}
 				o.Bytes = n
 			}
-			t, err := g.resolveTarget(*brokers)
+			t, err := g.resolveTarget(cmd, *brokers)
 			if err != nil {
 				return err
 			}
@@ -94,7 +94,7 @@ records/s and MB/s (10^6 bytes of record values).`,
 		Example: `  kraftlab bench consume bench -o json`,
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			t, err := g.resolveTarget(*brokers)
+			t, err := g.resolveTarget(cmd, *brokers)
 			if err != nil {
 				return err
 			}

@@ -11,11 +11,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kraftlab/kraftlab/cluster"
+	"github.com/kraftlab/kraftlab/cluster/chaos"
 )
 
 func newChaosCommand(g *globals) *cobra.Command {
-	var o cluster.ChaosOptions
+	var o chaos.Options
 	var faults, targets string
 	cmd := &cobra.Command{
 		Use:   "chaos",
@@ -34,9 +34,13 @@ and checks the same (the power-cut case).`,
   kraftlab chaos --nemesis all-kill`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Home, o.Name, o.Progress = g.home, g.name, cmd.ErrOrStderr()
+			o.Progress = cmd.ErrOrStderr()
 			o.Faults, o.Targets = splitList(faults), splitList(targets)
-			rep, err := cluster.Chaos(cmd.Context(), o)
+			lab, err := g.open(cmd)
+			if err != nil {
+				return err
+			}
+			rep, err := chaos.Run(cmd.Context(), lab, o)
 			if rep != nil {
 				if g.output == "json" {
 					if perr := printJSON(cmd.OutOrStdout(), rep); perr != nil {
@@ -50,7 +54,7 @@ and checks the same (the power-cut case).`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&faults, "faults", strings.Join(cluster.ChaosFaults, ","), "faults to inject: kill, pause, restart")
+	fs.StringVar(&faults, "faults", strings.Join(chaos.Faults, ","), "faults to inject: kill, pause, restart")
 	fs.StringVar(&targets, "target", "controller,leader", "whom to hit: controller (quorum leader), leader (a partition leader), random")
 	fs.DurationVar(&o.Interval, "interval", 5*time.Second, "quiet time between one fault's recovery and the next fault")
 	fs.DurationVar(&o.Duration, "duration", 0, "stop injecting faults after this long (default 60s unless --count)")
@@ -63,7 +67,7 @@ and checks the same (the power-cut case).`,
 	return cmd
 }
 
-func printChaos(w io.Writer, r *cluster.ChaosReport) {
+func printChaos(w io.Writer, r *chaos.Report) {
 	verdict := "PASSED"
 	if !r.Passed {
 		verdict = "FAILED"

@@ -30,7 +30,7 @@ func newConsumeCommand(g *globals) *cobra.Command {
 			if cmd.Flags().Changed("offset") {
 				o.Offset = &offset
 			}
-			t, err := g.resolveTarget(brokers)
+			t, err := g.resolveTarget(cmd, brokers)
 			if err != nil {
 				return err
 			}

@@ -31,13 +31,17 @@ A lab with a static quorum (controller.quorum.voters) cannot change its voters.`
 		Args: cobra.NoArgs,
 	}
 	var o cluster.ScaleOptions
+	var id int
 	add := &cobra.Command{
 		Use:   "add",
 		Short: "Start a new controller-only node and make it a voter",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Home, o.Name, o.Progress = g.home, g.name, cmd.ErrOrStderr()
-			res, err := cluster.AddController(cmd.Context(), o)
+			lab, err := g.open(cmd)
+			if err != nil {
+				return err
+			}
+			res, err := lab.AddController(cmd.Context(), o)
 			if err != nil {
 				return err
 			}
@@ -52,16 +56,19 @@ A lab with a static quorum (controller.quorum.voters) cannot change its voters.`
 			if len(args) != 1 {
 				return usagef("want the id of the controller to remove, e.g. 'kraftlab controller remove 2'")
 			}
-			id, err := strconv.Atoi(args[0])
+			var err error
+			id, err = strconv.Atoi(args[0])
 			if err != nil || id < 1 {
 				return usagef("ID %q: want a node id such as 2", args[0])
 			}
-			o.ID = id
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Home, o.Name, o.Progress = g.home, g.name, cmd.ErrOrStderr()
-			res, err := cluster.RemoveController(cmd.Context(), o)
+			lab, err := g.open(cmd)
+			if err != nil {
+				return err
+			}
+			res, err := lab.RemoveController(cmd.Context(), id, o)
 			if err != nil {
 				return err
 			}
@@ -82,7 +89,10 @@ func printController(w io.Writer, g *globals, res *cluster.ControllerResult) err
 	if res.Action == "remove" {
 		verb = "removed from"
 	}
-	fmt.Fprintf(w, "Node %d %s the voters; voters now %v, leader %d\n", res.Node, verb, res.Voters, res.Leader)
+	fmt.Fprintf(w, "Node %d %s the voters; voters now %v, leader %d; the quorum survives %d voter failure(s)\n", res.Node, verb, res.Voters, res.Leader, res.Tolerates)
+	if res.Warning != "" {
+		fmt.Fprintf(w, "Note: %s\n", res.Warning)
+	}
 	return nil
 }
 
@@ -96,13 +106,17 @@ func newBrokerCommand(g *globals) *cobra.Command {
 		Args: cobra.NoArgs,
 	}
 	var o cluster.ScaleOptions
+	var id int
 	add := &cobra.Command{
 		Use:   "add",
 		Short: "Start one more broker-only node and wait until it is registered",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Home, o.Name, o.Progress = g.home, g.name, cmd.ErrOrStderr()
-			res, err := cluster.AddBroker(cmd.Context(), o)
+			lab, err := g.open(cmd)
+			if err != nil {
+				return err
+			}
+			res, err := lab.AddBroker(cmd.Context(), o)
 			if err != nil {
 				return err
 			}
@@ -117,16 +131,19 @@ func newBrokerCommand(g *globals) *cobra.Command {
 			if len(args) != 1 {
 				return usagef("want the id of the broker to remove, e.g. 'kraftlab broker remove 4'")
 			}
-			id, err := strconv.Atoi(args[0])
+			var err error
+			id, err = strconv.Atoi(args[0])
 			if err != nil || id < 1 {
 				return usagef("ID %q: want a node id such as 4", args[0])
 			}
-			o.ID = id
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Home, o.Name, o.Progress = g.home, g.name, cmd.ErrOrStderr()
-			res, err := cluster.RemoveBroker(cmd.Context(), o)
+			lab, err := g.open(cmd)
+			if err != nil {
+				return err
+			}
+			res, err := lab.RemoveBroker(cmd.Context(), id, o)
 			if err != nil {
 				return err
 			}

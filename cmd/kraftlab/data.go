@@ -32,8 +32,8 @@ func addBrokersFlag(fs *pflag.FlagSet, brokers *string) {
 }
 
 // adminClient connects to the cluster --brokers names, else to the lab.
-func (g *globals) adminClient(brokers string) (*kgo.Client, error) {
-	t, err := g.resolveTarget(brokers)
+func (g *globals) adminClient(cmd *cobra.Command, brokers string) (*kgo.Client, error) {
+	t, err := g.resolveTarget(cmd, brokers)
 	if err != nil {
 		return nil, err
 	}

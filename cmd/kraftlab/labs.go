@@ -19,7 +19,7 @@ func newLsCommand(g *globals) *cobra.Command {
 		Short: "List the labs under KRAFTLAB_HOME: state, Kafka version, nodes, size, bootstrap servers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			labs, err := cluster.ListLabs(g.home)
+			labs, err := cluster.ListLabs(g.config(cmd))
 			if err != nil {
 				return err
 			}
@@ -38,13 +38,15 @@ func printLabs(w io.Writer, labs []cluster.LabSummary) {
 		fmt.Fprintln(w, "No labs; 'kraftlab up' creates one")
 		return
 	}
-	fmt.Fprintf(w, "%-16s %-10s %-7s %-26s %-8s %-9s %s\n", "NAME", "STATE", "KAFKA", "NODES", "QUORUM", "SIZE", "BOOTSTRAP")
+	tw := newTable(w)
+	defer tw.Flush()
+	fmt.Fprintln(tw, "NAME\tSTATE\tKAFKA\tNODES\tQUORUM\tSIZE\tBOOTSTRAP")
 	for _, l := range labs {
 		if l.Error != "" {
-			fmt.Fprintf(w, "%-16s %-10s %s\n", l.Name, l.State, l.Error)
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", l.Name, l.State, l.Error)
 			continue
 		}
-		fmt.Fprintf(w, "%-16s %-10s %-7s %-26s %-8s %-9s %s\n", l.Name, l.State, l.KafkaVersion, l.Layout, l.Quorum, humanBytes(l.SizeBytes), strings.Join(l.Bootstrap, ","))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.Name, l.State, l.KafkaVersion, l.Layout, l.Quorum, humanBytes(l.SizeBytes), strings.Join(l.Bootstrap, ","))
 	}
 }
 
@@ -77,11 +79,11 @@ func newVersionsCommand(g *globals) *cobra.Command {
 		Short: "List the Kafka runtimes installed in the cache (kraftlab install --kafka-version V adds one)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rts, err := dist.Installed("")
+			rts, err := dist.Installed(cacheDir())
 			if err != nil {
 				return err
 			}
-			labs, err := cluster.ListLabs(g.home)
+			labs, err := cluster.ListLabs(g.config(cmd))
 			if err != nil {
 				return err
 			}
@@ -103,13 +105,15 @@ func newVersionsCommand(g *globals) *cobra.Command {
 				fmt.Fprintf(w, "No Kafka runtime installed; 'kraftlab install' fetches %s\n", dist.DefaultVersion)
 				return nil
 			}
-			fmt.Fprintf(w, "%-9s %-8s %-7s %-20s %s\n", "VERSION", "DEFAULT", "FROM", "LABS", "DIR")
+			tw := newTable(w)
+			defer tw.Flush()
+			fmt.Fprintln(tw, "VERSION\tDEFAULT\tFROM\tLABS\tDIR")
 			for _, r := range out {
 				def := ""
 				if r.Default {
 					def = "yes"
 				}
-				fmt.Fprintf(w, "%-9s %-8s %-7s %-20s %s\n", r.Version, dash(def), dash(r.From), dash(strings.Join(r.Labs, ",")), r.Dir)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Version, dash(def), dash(r.From), dash(strings.Join(r.Labs, ",")), r.Dir)
 			}
 			return nil
 		},

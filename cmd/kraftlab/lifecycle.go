@@ -1,38 +1,46 @@
 package main
 
-// This file owns the lifecycle commands: install, up, render, status, logs, down.
-// Each fills an options struct from flags and makes one call into cluster.
+// This file owns the lifecycle commands: install, up, render, spec, status, logs,
+// down. Each fills an options struct or a spec from flags and makes one call on a
+// cluster.Lab.
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/kraftlab/kraftlab/cluster"
 	"github.com/kraftlab/kraftlab/cluster/dist"
-	"github.com/kraftlab/kraftlab/cluster/step"
 )
 
-// addRuntimeFlags binds the flags that choose the Kafka runtime.
-func addRuntimeFlags(fs *pflag.FlagSet, o *dist.Options) {
-	fs.StringVar(&o.Version, "kafka-version", "", fmt.Sprintf("Kafka version (default %s); env KRAFTLAB_KAFKA_VERSION", dist.DefaultVersion))
-	fs.StringVar(&o.KafkaHome, "kafka-home", "", "an unpacked official Kafka tarball to use instead of fetching one; env KAFKA_HOME")
-	fs.StringVar(&o.Source, "source", "auto", "where to fetch the runtime: auto, maven (Maven Central via mvn) or apache (official tarball)")
+// addSourceFlag binds --source, where a runtime is fetched from.
+func addSourceFlag(cmd *cobra.Command, g *globals) {
+	cmd.Flags().StringVar(&g.source, "source", "auto", "where to fetch the runtime: auto, maven (Maven Central via mvn) or apache (official tarball)")
 }
 
 func newInstallCommand(g *globals) *cobra.Command {
-	var o dist.Options
+	var version, home string
 	cmd := &cobra.Command{
 		Use:   "install",
 		Short: "Fetch and verify the Kafka broker runtime (up does this when needed)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Progress = cmd.ErrOrStderr()
+			o := g.config(cmd).Runtime
+			o.Version, o.KafkaHome, o.Progress, o.Env = version, home, cmd.ErrOrStderr(), os.Getenv
+			if version != "" {
+				if err := dist.ValidateVersion(version); err != nil {
+					return usagef("--kafka-version: %v", err)
+				}
+			}
 			rt, err := cluster.Install(cmd.Context(), o)
 			if err != nil {
 				return err
@@ -44,46 +52,28 @@ func newInstallCommand(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	addRuntimeFlags(cmd.Flags(), &o)
+	cmd.Flags().StringVar(&version, "kafka-version", "", fmt.Sprintf("Kafka version (default %s); env KRAFTLAB_KAFKA_VERSION", dist.DefaultVersion))
+	cmd.Flags().StringVar(&home, "kafka-home", "", "an unpacked official Kafka tarball to use instead of fetching one; env KAFKA_HOME")
+	addSourceFlag(cmd, g)
 	return cmd
 }
 
-// addUpFlags binds the flags shared by up and render.
-func addUpFlags(cmd *cobra.Command, o *cluster.UpOptions) {
-	fs := cmd.Flags()
-	fs.IntVar(&o.Nodes, "nodes", 0, fmt.Sprintf("number of combined broker+controller nodes, 1-%d (default %d)", cluster.MaxNodes, cluster.DefaultNodes))
-	fs.IntVar(&o.Controllers, "controllers", 0, "isolated roles: number of controller-only nodes (ids 1..C; with --brokers, instead of --nodes)")
-	fs.IntVar(&o.Brokers, "brokers", 0, "isolated roles: number of broker-only nodes (ids C+1..C+B; with --controllers)")
-	fs.StringVar(&o.Quorum, "quorum", "", "KRaft quorum: static (controller.quorum.voters; the default) or dynamic (KIP-853, 'kraftlab controller add/remove')")
-	fs.IntVar(&o.BrokerPort, "broker-port", cluster.DefaultBrokerPort, "first broker (client) port; the k-th broker listens on this+k-1")
-	fs.IntVar(&o.ControllerPort, "controller-port", cluster.DefaultControllerPort, "first controller port; the k-th controller listens on this+k-1")
-	fs.StringVar(&o.Ports, "ports", cluster.PortsFixed, "fixed: the port bases as given; auto: the first free window of 10 ports per role from them upward, skipping other labs' ports")
-	fs.StringVar(&o.Heap, "heap", cluster.DefaultHeap, "JVM heap per node")
-	fs.StringVar(&o.Bind, "bind", cluster.DefaultBind, "address every listener binds (anything but loopback exposes the lab, with a warning)")
-	fs.StringArrayVar(&o.Sets, "set", nil, "override a broker property: key=value on every node, or NODE:key=value on one (repeatable)")
-	addRuntimeFlags(fs, &o.Runtime)
-}
-
-// checkNodesFlag rejects an explicit --nodes, --controllers or --brokers below 1; 0
-// in UpOptions means "the default, or the existing lab's size".
-func checkNodesFlag(cmd *cobra.Command, o *cluster.UpOptions) error {
-	for _, f := range []struct {
-		flag string
-		n    int
-	}{{"nodes", o.Nodes}, {"controllers", o.Controllers}, {"brokers", o.Brokers}} {
-		if cmd.Flags().Changed(f.flag) && f.n < 1 {
-			return usagef("--%s %d: want 1 to %d", f.flag, f.n, cluster.MaxNodes)
-		}
-	}
-	return nil
-}
-
 func newUpCommand(g *globals) *cobra.Command {
+	var f specFlags
 	var o cluster.UpOptions
+	var noHints bool
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Create and start a lab, or start a stopped one, and wait until it is ready",
+		Long: `Create a lab from flags or a spec file (-f lab.yaml; flags given too override its
+fields), or start the stopped nodes of an existing lab, and wait until it is ready:
+the KRaft quorum has a leader with every voter caught up, every broker is
+registered and serving, and the spec's topics exist.
+
+An existing lab keeps the layout, ports and properties it was created with: flags
+or a file that ask for something else are refused, naming what differs.`,
 		Example: `  kraftlab up --nodes 3
+  kraftlab up -f examples/labs/isolated-3c-2b.yaml
   kraftlab up --name big --nodes 5 --broker-port 29092 --controller-port 39092
   kraftlab up --name iso --controllers 3 --brokers 2 --ports auto
   kraftlab up --name dyn --controllers 1 --brokers 1 --quorum dynamic --ports auto
@@ -91,82 +81,183 @@ func newUpCommand(g *globals) *cobra.Command {
   kraftlab up --set log.retention.ms=60000 --set 2:num.io.threads=4`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkNodesFlag(cmd, &o); err != nil {
-				return err
-			}
-			o.Home, o.Name, o.Progress = g.home, g.name, cmd.ErrOrStderr()
-			res, err := cluster.Up(cmd.Context(), o)
+			lab, err := f.lab(cmd, g)
 			if err != nil {
 				return err
 			}
-			return printUp(cmd.OutOrStdout(), g, res)
+			res, err := lab.Up(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			return printUp(cmd, g, lab, res, !noHints)
 		},
 	}
-	addUpFlags(cmd, &o)
+	f.register(cmd)
+	addSourceFlag(cmd, g)
 	cmd.Flags().DurationVar(&o.Wait, "wait", cluster.DefaultWait, "how long to wait for the lab to be ready")
 	cmd.Flags().BoolVar(&o.Retain, "retain", false, "keep started nodes (and a new lab's files) when up fails, for inspection")
+	cmd.Flags().BoolVar(&noHints, "no-hints", false, "leave out the suggested next commands (for scripts that run them)")
 	return cmd
 }
 
-func printUp(w io.Writer, g *globals, res *cluster.UpResult) error {
-	s := res.State
+// upJSON is what 'up -o json' prints: the lab as 'status' describes it, and what up did.
+type upJSON struct {
+	Name         string               `json:"name"`
+	ClusterID    string               `json:"cluster_id"`
+	KafkaVersion string               `json:"kafka_version"`
+	Layout       string               `json:"layout"`
+	Quorum       string               `json:"quorum"`
+	Bootstrap    []string             `json:"bootstrap_servers"`
+	Nodes        []cluster.NodeStatus `json:"nodes"`
+	*cluster.UpResult
+}
+
+func printUp(cmd *cobra.Command, g *globals, lab *cluster.Lab, res *cluster.UpResult, hints bool) error {
+	w := cmd.OutOrStdout()
+	st, err := lab.Status(cmd.Context())
+	if err != nil {
+		return err
+	}
 	if g.output == "json" {
-		return printJSON(w, struct {
-			Name           string              `json:"name"`
-			ClusterID      string              `json:"cluster_id"`
-			KafkaVersion   string              `json:"kafka_version"`
-			Layout         string              `json:"layout"`
-			Quorum         string              `json:"quorum"`
-			Bootstrap      string              `json:"bootstrap_servers"`
-			Nodes          []cluster.NodeState `json:"nodes"`
-			Created        bool                `json:"created"`
-			AlreadyRunning bool                `json:"already_running"`
-			Timings        []step.Timing       `json:"timings,omitempty"`
-		}{s.Name, s.ClusterID, s.KafkaVersion, s.Layout(), s.QuorumMode(), strings.Join(s.BootstrapServers(), ","), s.Nodes, res.Created, res.AlreadyRunning, res.Timings})
+		return printJSON(w, upJSON{st.Name, st.ClusterID, st.KafkaVersion, st.Layout, st.QuorumMode, st.Bootstrap, st.Nodes, res})
 	}
 	verb := "is ready"
 	if res.AlreadyRunning {
-		verb = "is already running"
+		verb = "is already running (and ready)"
 	}
-	fmt.Fprintf(w, "Lab %q %s: %s, %s quorum, Kafka %s, cluster id %s\n", s.Name, verb, s.Layout(), s.QuorumMode(), s.KafkaVersion, s.ClusterID)
-	fmt.Fprintf(w, "Bootstrap servers: %s\n\n", strings.Join(s.BootstrapServers(), ","))
-	name := ""
-	if s.Name != "default" {
-		name = " --name " + s.Name
+	fmt.Fprintf(w, "Lab %q %s: %s, %s quorum, Kafka %s, cluster id %s\n", st.Name, verb, st.Layout, st.QuorumMode, st.KafkaVersion, st.ClusterID)
+	fmt.Fprintf(w, "Bootstrap servers: %s\n", strings.Join(st.Bootstrap, ","))
+	for _, t := range res.Topics {
+		fmt.Fprintf(w, "Created topic %s (from the spec)\n", t)
 	}
-	fmt.Fprintf(w, "Next:\n")
-	for _, c := range []string{"status", "topic create kraft-test", "smoke", "logs 1 -f", "down"} {
-		fmt.Fprintf(w, "  kraftlab %s%s\n", c, name)
+	for _, warning := range st.Warnings {
+		fmt.Fprintf(w, "Note: %s\n", warning)
 	}
+	if !hints {
+		return nil
+	}
+	next := []string{"status"}
+	if res.Created {
+		if len(lab.Spec().Topics) == 0 {
+			next = append(next, "topic create kraft-test")
+		}
+		next = append(next, "smoke")
+	}
+	next = append(next, "logs 1 -f", "down")
+	printHints(w, g, next)
 	return nil
 }
 
+// printHints suggests commands, written so that they work as printed: through the
+// binary as it was run when 'kraftlab' on PATH is not this binary, with the lab's
+// name and home when they are not the defaults.
+func printHints(w io.Writer, g *globals, next []string) {
+	bin, onPath := selfCommand()
+	suffix := ""
+	if g.name != "default" {
+		suffix += " --name " + g.name
+	}
+	if g.home != "" && os.Getenv("KRAFTLAB_HOME") != g.home {
+		suffix += " --home " + g.home
+	}
+	fmt.Fprintf(w, "\nNext:\n")
+	for _, c := range next {
+		fmt.Fprintf(w, "  %s %s%s\n", bin, c, suffix)
+	}
+	if !onPath {
+		fmt.Fprintf(w, "(to type just 'kraftlab': go install ./cmd/kraftlab, with $(go env GOPATH)/bin on your PATH)\n")
+	}
+}
+
+// selfCommand is how to run this binary again: "kraftlab" when that is what PATH
+// finds, else the path it was run as.
+func selfCommand() (string, bool) {
+	self, err := os.Executable()
+	if err != nil {
+		return "kraftlab", true
+	}
+	if found, err := exec.LookPath("kraftlab"); err == nil {
+		a, _ := filepath.EvalSymlinks(found)
+		b, _ := filepath.EvalSymlinks(self)
+		if a == b {
+			return "kraftlab", true
+		}
+	}
+	if strings.Contains(os.Args[0], string(os.PathSeparator)) {
+		return os.Args[0], false
+	}
+	return self, false
+}
+
 func newRenderCommand(g *globals) *cobra.Command {
-	var o cluster.UpOptions
+	var f specFlags
 	cmd := &cobra.Command{
 		Use:   "render",
-		Short: "Show each node's server.properties and java command lines that up would use, starting nothing",
+		Short: "Show the lab's spec, each node's server.properties and the java command lines up would use, starting nothing",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkNodesFlag(cmd, &o); err != nil {
+			lab, err := f.lab(cmd, g)
+			if err != nil {
 				return err
 			}
-			o.Home, o.Name, o.Progress = g.home, g.name, cmd.ErrOrStderr()
-			nodes, err := cluster.Render(cmd.Context(), o)
+			r, err := lab.Render(cmd.Context())
 			if err != nil {
 				return err
 			}
 			w := cmd.OutOrStdout()
 			if g.output == "json" {
-				return printJSON(w, nodes)
+				return printJSON(w, r)
 			}
-			for _, n := range nodes {
+			spec, err := r.Spec.YAML()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "### spec\n%s\n", spec)
+			for _, n := range r.Nodes {
 				fmt.Fprintf(w, "### node %d: %s\n%s\n# format:\n%s\n# start:\n%s\n\n", n.ID, n.PropertiesFile, n.Properties, n.FormatCommand, n.StartCommand)
 			}
 			return nil
 		},
 	}
-	addUpFlags(cmd, &o)
+	f.register(cmd)
+	addSourceFlag(cmd, g)
+	return cmd
+}
+
+func newSpecCommand(g *globals) *cobra.Command {
+	var schema bool
+	cmd := &cobra.Command{
+		Use:   "spec",
+		Short: "Print a lab's spec (YAML; 'up -f' of it makes the same lab), or with --schema the spec's JSON Schema",
+		Example: `  kraftlab spec > lab.yaml && kraftlab down --purge && kraftlab up -f lab.yaml
+  kraftlab spec --schema > lab.schema.json   # for yaml-language-server`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			w := cmd.OutOrStdout()
+			if schema {
+				b, err := cluster.SpecSchema()
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(w, "%s\n", b)
+				return err
+			}
+			lab, err := g.open(cmd)
+			if err != nil {
+				return err
+			}
+			if g.output == "json" {
+				return printJSON(w, lab.Spec())
+			}
+			b, err := lab.Spec().YAML()
+			if err != nil {
+				return err
+			}
+			_, err = w.Write(b)
+			return err
+		},
+	}
+	cmd.Flags().BoolVar(&schema, "schema", false, "print the JSON Schema of lab spec files instead")
 	return cmd
 }
 
@@ -177,7 +268,7 @@ func newStatusCommand(g *globals) *cobra.Command {
 		Short: "Show the lab's nodes, processes and KRaft quorum",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			lab, err := cluster.OpenLab(g.home, g.name)
+			lab, err := g.open(cmd)
 			if err != nil {
 				return err
 			}
@@ -207,13 +298,18 @@ func printStatus(w io.Writer, st *cluster.Status) {
 	fmt.Fprintf(w, "Lab %q (%s)\nCluster id: %s   Kafka %s   %s, %s quorum\nBootstrap servers: %s\n", st.Name, st.Dir, st.ClusterID, st.KafkaVersion, st.Layout, st.QuorumMode, strings.Join(st.Bootstrap, ","))
 	switch {
 	case st.Quorum != nil:
-		fmt.Fprintf(w, "Quorum: leader %d, epoch %d, high watermark %d\n", st.Quorum.LeaderID, st.Quorum.LeaderEpoch, st.Quorum.HighWatermark)
+		fmt.Fprintf(w, "Quorum: leader %d, epoch %d, high watermark %d; survives %d voter failure(s)\n", st.Quorum.LeaderID, st.Quorum.LeaderEpoch, st.Quorum.HighWatermark, st.Tolerates)
 	case st.QuorumError != "":
-		fmt.Fprintf(w, "Quorum: unavailable (%s)\n", st.QuorumError)
+		fmt.Fprintf(w, "Quorum: %s\n", st.QuorumError)
 	default:
 		fmt.Fprintf(w, "Quorum: lab is stopped\n")
 	}
-	fmt.Fprintf(w, "\n%-5s %-18s %-8s %-8s %-16s %-16s %-9s %s\n", "NODE", "ROLES", "STATE", "PID", "BROKER", "CONTROLLER", "QUORUM", "LAG")
+	for _, warning := range st.Warnings {
+		fmt.Fprintf(w, "Note: %s\n", warning)
+	}
+	fmt.Fprintln(w)
+	tw := newTable(w)
+	fmt.Fprintln(tw, "NODE\tROLES\tSTATE\tPID\tBROKER\tCONTROLLER\tQUORUM\tLAG")
 	for _, n := range st.Nodes {
 		pid, role, lag := "-", "-", "-"
 		if n.PID != 0 {
@@ -225,8 +321,14 @@ func printStatus(w io.Writer, st *cluster.Status) {
 		if n.Lag != nil {
 			lag = fmt.Sprint(*n.Lag)
 		}
-		fmt.Fprintf(w, "%-5d %-18s %-8s %-8s %-16s %-16s %-9s %s\n", n.ID, strings.Join(n.Roles, ","), n.State, pid, dash(n.BrokerAddr), dash(n.ControllerAddr), role, lag)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.ID, strings.Join(n.Roles, ","), n.State, pid, dash(n.BrokerAddr), dash(n.ControllerAddr), role, lag)
 	}
+	tw.Flush()
+}
+
+// newTable is the one table writer: columns sized to their widest cell.
+func newTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 }
 
 func dash(s string) string {
@@ -248,7 +350,7 @@ func newLogsCommand(g *globals) *cobra.Command {
 					return usagef("NODE %q: want a node id such as 1", args[0])
 				}
 			}
-			lab, err := cluster.OpenLab(g.home, g.name)
+			lab, err := g.open(cmd)
 			if err != nil {
 				return err
 			}
@@ -267,8 +369,7 @@ func newDownCommand(g *globals) *cobra.Command {
 		Short: "Stop the lab's nodes (data is kept; --purge removes the lab)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Home, o.Name = g.home, g.name
-			res, err := cluster.Down(cmd.Context(), o)
+			res, err := cluster.Down(cmd.Context(), g.config(cmd), g.name, o)
 			if err != nil {
 				return err
 			}
@@ -278,12 +379,18 @@ func newDownCommand(g *globals) *cobra.Command {
 			}
 			switch {
 			case !res.Existed:
-				fmt.Fprintf(w, "No lab %q in %s; nothing to do\n", res.Name, res.Dir)
+				fmt.Fprintf(w, "No lab %q in %s; nothing to do\n", res.Name, filepath.Dir(res.Dir))
 				return nil
 			case len(res.Stopped) == 0:
 				fmt.Fprintf(w, "Lab %q is not running\n", res.Name)
 			default:
 				fmt.Fprintf(w, "Stopped lab %q (nodes %v)\n", res.Name, res.Stopped)
+			}
+			if len(res.Killed) > 0 {
+				fmt.Fprintf(w, "Nodes %v did not shut down within --timeout %s and were killed (SIGKILL); their next start recovers their logs\n", res.Killed, o.Timeout)
+			}
+			if res.Warning != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "WARNING: %s\n", res.Warning)
 			}
 			if res.Purged {
 				fmt.Fprintf(w, "Removed %s\n", res.Dir)
@@ -303,3 +410,5 @@ func printJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
+
+var _ = errors.New

@@ -14,6 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kraftlab/kraftlab/cluster"
+	"github.com/kraftlab/kraftlab/cluster/dist"
 	"github.com/kraftlab/kraftlab/cluster/usage"
 )
 
@@ -38,6 +40,41 @@ type globals struct {
 	name   string // lab name
 	home   string // KRAFTLAB_HOME
 	output string // text or json
+	source string // where runtimes are fetched from (install, up, render, upgrade)
+}
+
+// config is how the cluster package finds labs and runtimes: the flags, then the
+// documented environment variables (KRAFTLAB_HOME, KRAFTLAB_CACHE,
+// KRAFTLAB_APACHE_MIRROR). The library itself reads no environment.
+func (g *globals) config(cmd *cobra.Command) cluster.Config {
+	return cluster.Config{
+		Home: g.home,
+		Runtime: dist.Options{
+			CacheDir:      cacheDir(),
+			Source:        g.source,
+			ApacheMirrors: splitList(os.Getenv("KRAFTLAB_APACHE_MIRROR")),
+		},
+		Progress: cmd.ErrOrStderr(),
+	}
+}
+
+// cacheDir is the runtime cache: KRAFTLAB_CACHE, else the default.
+func cacheDir() string {
+	if d := os.Getenv("KRAFTLAB_CACHE"); d != "" {
+		return d
+	}
+	d, _ := dist.DefaultCacheDir()
+	return d
+}
+
+// nameGiven reports whether the lab was named by --name or KRAFTLAB_LAB.
+func (g *globals) nameGiven(cmd *cobra.Command) bool {
+	return cmd.Flags().Changed("name") || os.Getenv("KRAFTLAB_LAB") != ""
+}
+
+// open opens the lab named by --name.
+func (g *globals) open(cmd *cobra.Command) (*cluster.Lab, error) {
+	return cluster.Open(g.config(cmd), g.name)
 }
 
 func main() {
@@ -100,6 +137,7 @@ KRaft cluster (no ZooKeeper, no Docker) with one command, ready when it says so.
 		newInstallCommand(g),
 		newUpCommand(g),
 		newRenderCommand(g),
+		newSpecCommand(g),
 		newStatusCommand(g),
 		newLogsCommand(g),
 		newDownCommand(g),

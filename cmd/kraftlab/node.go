@@ -35,8 +35,12 @@ TARGET: a node id, 'controller' (the current KRaft quorum leader), or
 		},
 		ValidArgs: cluster.NodeActions,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Home, o.Name, o.Action, o.Target, o.Progress = g.home, g.name, args[0], args[1], cmd.ErrOrStderr()
-			res, err := cluster.NodeOp(cmd.Context(), o)
+			o.Action, o.Target = args[0], args[1]
+			lab, err := g.open(cmd)
+			if err != nil {
+				return err
+			}
+			res, err := lab.NodeOp(cmd.Context(), o)
 			if err != nil {
 				return err
 			}
@@ -44,6 +48,9 @@ TARGET: a node id, 'controller' (the current KRaft quorum leader), or
 				return printJSON(cmd.OutOrStdout(), res)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "node %d: %s done\n", res.Node, res.Action)
+			if res.Killed {
+				fmt.Fprintf(cmd.OutOrStdout(), "node %d did not shut down within --timeout and was killed (SIGKILL)\n", res.Node)
+			}
 			return nil
 		},
 	}

@@ -43,7 +43,7 @@ func newProduceCommand(g *globals) *cobra.Command {
 			} else if isTerminal(o.Input) {
 				fmt.Fprintln(cmd.ErrOrStderr(), "Reading records from the terminal, one per line; end with Ctrl-D")
 			}
-			t, err := g.resolveTarget(brokers)
+			t, err := g.resolveTarget(cmd, brokers)
 			if err != nil {
 				return err
 			}

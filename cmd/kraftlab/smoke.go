@@ -43,7 +43,7 @@ It prints records/s, MB/s and produce latency; any discrepancy exits non-zero.`,
 					return err
 				}
 			}
-			t, err := g.resolveTarget(brokers)
+			t, err := g.resolveTarget(cmd, brokers)
 			if err != nil {
 				return err
 			}

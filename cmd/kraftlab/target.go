@@ -6,7 +6,7 @@ package main
 import (
 	"strings"
 
-	"github.com/kraftlab/kraftlab/cluster"
+	"github.com/spf13/cobra"
 )
 
 // target is the cluster a data command talks to.
@@ -19,18 +19,18 @@ type target struct {
 
 // resolveTarget returns --brokers when given, else the bootstrap servers of the lab.
 // A lab whose nodes are not running is an error saying so.
-func (g *globals) resolveTarget(brokers string) (target, error) {
+func (g *globals) resolveTarget(cmd *cobra.Command, brokers string) (target, error) {
 	if list := splitList(brokers); len(list) > 0 {
 		return target{Brokers: list}, nil
 	}
-	lab, err := cluster.OpenLab(g.home, g.name)
+	lab, err := g.open(cmd)
 	if err != nil {
 		return target{}, err
 	}
 	if err := lab.RequireRunning(); err != nil {
 		return target{}, err
 	}
-	return target{Brokers: lab.State.BootstrapServers(), ExpectBrokers: lab.State.Brokers()}, nil
+	return target{Brokers: lab.BootstrapServers(), ExpectBrokers: lab.Brokers()}, nil
 }
 
 // splitList splits a comma-separated flag value, dropping blanks.

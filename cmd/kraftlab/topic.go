@@ -58,7 +58,7 @@ func newTopicCreateCommand(g *globals, brokers *string) *cobra.Command {
 				spec.Configs[k] = v
 			}
 			spec.Name, spec.Partitions, spec.ReplicationFactor = args[0], int32(partitions), int16(replication)
-			cl, err := g.adminClient(*brokers)
+			cl, err := g.adminClient(cmd, *brokers)
 			if err != nil {
 				return err
 			}
@@ -93,7 +93,7 @@ func newTopicListCommand(g *globals, brokers *string) *cobra.Command {
 		Short: "List topics, internal ones included",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := g.adminClient(*brokers)
+			cl, err := g.adminClient(cmd, *brokers)
 			if err != nil {
 				return err
 			}
@@ -129,7 +129,7 @@ func newTopicDescribeCommand(g *globals, brokers *string) *cobra.Command {
 		Short: "Show a topic's partitions (leader, replicas, in-sync replicas) and its non-default configs",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := g.adminClient(*brokers)
+			cl, err := g.adminClient(cmd, *brokers)
 			if err != nil {
 				return err
 			}
@@ -186,7 +186,7 @@ func newTopicDeleteCommand(g *globals, brokers *string) *cobra.Command {
 		Short: "Delete a topic and its records",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := g.adminClient(*brokers)
+			cl, err := g.adminClient(cmd, *brokers)
 			if err != nil {
 				return err
 			}

@@ -27,8 +27,11 @@ partition has all its replicas in sync before the next. Clients keep working.
   kraftlab upgrade --finalize`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Home, o.Name, o.Progress = g.home, g.name, cmd.ErrOrStderr()
-			res, err := cluster.Upgrade(cmd.Context(), o)
+			lab, err := g.open(cmd)
+			if err != nil {
+				return err
+			}
+			res, err := lab.Upgrade(cmd.Context(), o)
 			if err != nil {
 				return err
 			}
@@ -45,9 +48,9 @@ partition has all its replicas in sync before the next. Clients keep working.
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&o.Runtime.Version, "to", "", "the Kafka release to upgrade to")
-	cmd.Flags().StringVar(&o.Runtime.KafkaHome, "kafka-home", "", "an unpacked official Kafka tarball of that release, instead of fetching it")
-	cmd.Flags().StringVar(&o.Runtime.Source, "source", "auto", "where to fetch the runtime: auto, maven or apache")
+	cmd.Flags().StringVar(&o.To, "to", "", "the Kafka release to upgrade to")
+	cmd.Flags().StringVar(&o.KafkaHome, "kafka-home", "", "an unpacked official Kafka tarball of that release, instead of fetching it")
+	addSourceFlag(cmd, g)
 	cmd.Flags().BoolVar(&o.Finalize, "finalize", false, "raise metadata.version to the new release's once every node runs it")
 	cmd.Flags().DurationVar(&o.Wait, "wait", cluster.DefaultWait, "per node: how long it may take to rejoin and get every partition in sync")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", 30*time.Second, "per node: how long it gets to shut down cleanly before SIGKILL")

@@ -1,4 +1,8 @@
-package cluster
+// Package chaos breaks a running lab on purpose while a producer and a consumer
+// work on it: nodes are killed, paused and restarted; at the end, with every node
+// back, every acknowledged record must be readable exactly once, in order per
+// partition.
+package chaos
 
 // This file owns 'chaos': a producer and a consumer run on a replicated topic while
 // nodes are killed, paused and restarted; at the end, with every node back, every
@@ -15,25 +19,25 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kraftlab/kraftlab/cluster"
 	"github.com/kraftlab/kraftlab/cluster/data"
 	"github.com/kraftlab/kraftlab/cluster/usage"
 )
 
 // Chaos fault kinds, targets and nemeses.
 var (
-	ChaosFaults  = []string{"kill", "pause", "restart"}
-	ChaosTargets = []string{"controller", "leader", "random"}
+	Faults  = []string{"kill", "pause", "restart"}
+	Targets = []string{"controller", "leader", "random"}
 )
 
 // NemesisAllKill SIGKILLs every node at once and brings the lab back: the power cut.
 const NemesisAllKill = "all-kill"
 
-// ChaosOptions is what 'kraftlab chaos' takes.
-type ChaosOptions struct {
-	Home, Name string
+// Options is what 'kraftlab chaos' takes.
+type Options struct {
 	Topic      string        // default "chaos"
-	Faults     []string      // subset of ChaosFaults
-	Targets    []string      // subset of ChaosTargets
+	Faults     []string      // subset of Faults
+	Targets    []string      // subset of Targets
 	Interval   time.Duration // quiet time between one fault's recovery and the next fault
 	Duration   time.Duration // stop injecting after this long (0 = only Count bounds it)
 	Count      int           // stop after this many faults (0 = only Duration bounds it)
@@ -55,8 +59,8 @@ type FaultRecord struct {
 	RecoveryS float64 `json:"recovery_s"`
 }
 
-// ChaosReport is the outcome of a chaos run.
-type ChaosReport struct {
+// Report is the outcome of a chaos run.
+type Report struct {
 	Lab          string             `json:"lab"`
 	Topic        string             `json:"topic"`
 	Seed         uint64             `json:"seed"`
@@ -68,12 +72,12 @@ type ChaosReport struct {
 	Passed       bool               `json:"passed"`
 }
 
-func (o *ChaosOptions) normalize() error {
+func (o *Options) normalize() error {
 	if o.Topic == "" {
 		o.Topic = "chaos"
 	}
 	if len(o.Faults) == 0 {
-		o.Faults = ChaosFaults
+		o.Faults = Faults
 	}
 	if len(o.Targets) == 0 {
 		o.Targets = []string{"controller", "leader"}
@@ -91,20 +95,20 @@ func (o *ChaosOptions) normalize() error {
 		o.Rate = 500
 	}
 	if o.Wait == 0 {
-		o.Wait = DefaultWait
+		o.Wait = cluster.DefaultWait
 	}
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
 	var errs []error
 	for _, f := range o.Faults {
-		if !slices.Contains(ChaosFaults, f) {
-			errs = append(errs, fmt.Errorf("--faults %q: want some of %s", f, strings.Join(ChaosFaults, ",")))
+		if !slices.Contains(Faults, f) {
+			errs = append(errs, fmt.Errorf("--faults %q: want some of %s", f, strings.Join(Faults, ",")))
 		}
 	}
 	for _, t := range o.Targets {
-		if !slices.Contains(ChaosTargets, t) {
-			errs = append(errs, fmt.Errorf("--target %q: want some of %s", t, strings.Join(ChaosTargets, ",")))
+		if !slices.Contains(Targets, t) {
+			errs = append(errs, fmt.Errorf("--target %q: want some of %s", t, strings.Join(Targets, ",")))
 		}
 	}
 	if o.Nemesis != "" && o.Nemesis != NemesisAllKill {
@@ -118,22 +122,18 @@ func (o *ChaosOptions) normalize() error {
 
 // chaosRun carries one chaos run.
 type chaosRun struct {
-	o     ChaosOptions
-	lab   *Lab
+	o     Options
+	lab   *cluster.Lab
 	rng   *rand.Rand
 	start time.Time
-	rep   *ChaosReport
+	rep   *Report
 }
 
 // Chaos runs the workload against a running lab while injecting faults, then
 // verifies it. It returns an error on any lost, duplicated, reordered or corrupted
 // acknowledged record; the report holds what was measured either way.
-func Chaos(ctx context.Context, o ChaosOptions) (*ChaosReport, error) {
+func Run(ctx context.Context, lab *cluster.Lab, o Options) (*Report, error) {
 	if err := o.normalize(); err != nil {
-		return nil, err
-	}
-	lab, err := OpenLab(o.Home, o.Name)
-	if err != nil {
 		return nil, err
 	}
 	if err := lab.RequireRunning(); err != nil {
@@ -141,12 +141,12 @@ func Chaos(ctx context.Context, o ChaosOptions) (*ChaosReport, error) {
 	}
 	r := &chaosRun{
 		o: o, lab: lab, rng: rand.New(rand.NewPCG(o.Seed, o.Seed^0x6b72616674)),
-		rep: &ChaosReport{Lab: lab.State.Name, Topic: o.Topic, Seed: o.Seed, Nemesis: o.Nemesis, Faults: []FaultRecord{}},
+		rep: &Report{Lab: lab.Name(), Topic: o.Topic, Seed: o.Seed, Nemesis: o.Nemesis, Faults: []FaultRecord{}},
 	}
 	if err := r.prepareTopic(ctx); err != nil {
 		return nil, err
 	}
-	w, err := data.StartWorkload(ctx, lab.State.BootstrapServers(), data.WorkloadOptions{Topic: o.Topic, Rate: o.Rate, RecordSize: o.RecordSize})
+	w, err := data.StartWorkload(ctx, lab.BootstrapServers(), data.WorkloadOptions{Topic: o.Topic, Rate: o.Rate, RecordSize: o.RecordSize})
 	if err != nil {
 		return nil, err
 	}
@@ -188,12 +188,12 @@ func Chaos(ctx context.Context, o ChaosOptions) (*ChaosReport, error) {
 // prepareTopic creates the topic (replication 3, min ISR 2 on 3+ brokers) and waits
 // until every replica is in sync.
 func (r *chaosRun) prepareTopic(ctx context.Context) error {
-	cl, err := data.NewClient(r.lab.State.BootstrapServers())
+	cl, err := data.NewClient(r.lab.BootstrapServers())
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	rf := data.DefaultReplication(r.lab.State.Brokers())
+	rf := data.DefaultReplication(r.lab.Brokers())
 	_, err = data.CreateTopic(ctx, cl, data.TopicSpec{
 		Name: r.o.Topic, Partitions: 3, ReplicationFactor: rf, IfNotExists: true,
 		Configs: map[string]string{"min.insync.replicas": strconv.Itoa(int(min(2, rf)))},
@@ -201,7 +201,7 @@ func (r *chaosRun) prepareTopic(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	_, _, err = data.WaitHealthy(ctx, cl, r.o.Topic, r.lab.State.Brokers())
+	_, _, err = data.WaitHealthy(ctx, cl, r.o.Topic, r.lab.Brokers())
 	return err
 }
 
@@ -236,7 +236,7 @@ func (r *chaosRun) inject(ctx context.Context, n int, fault, target string) erro
 	rec := FaultRecord{N: n, Fault: fault, Target: target, Node: id, AtS: time.Since(r.start).Seconds()}
 	began := time.Now()
 	node := func(action string) error {
-		_, err := NodeOp(ctx, NodeOptions{Home: r.o.Home, Name: r.o.Name, Action: action, Target: strconv.Itoa(id), Wait: r.o.Wait})
+		_, err := r.lab.NodeOp(ctx, cluster.NodeOptions{Action: action, Target: strconv.Itoa(id), Wait: r.o.Wait})
 		return err
 	}
 	switch fault {
@@ -270,18 +270,17 @@ func (r *chaosRun) inject(ctx context.Context, n int, fault, target string) erro
 
 // pickNode turns a chaos target into a node id.
 func (r *chaosRun) pickNode(ctx context.Context, target string) (int, error) {
-	// Earlier faults restarted nodes under new pids: look at the lab as it is now.
-	lab, err := OpenLab(r.o.Home, r.o.Name)
+	switch target {
+	case "controller":
+		return r.lab.ResolveTarget(ctx, "controller")
+	case "leader":
+		return r.lab.ResolveTarget(ctx, fmt.Sprintf("leader:%s/%d", r.o.Topic, r.rng.IntN(3)))
+	}
+	st, err := r.lab.Status(ctx)
 	if err != nil {
 		return 0, err
 	}
-	switch target {
-	case "controller":
-		return lab.ResolveTarget(ctx, "controller")
-	case "leader":
-		return lab.ResolveTarget(ctx, fmt.Sprintf("leader:%s/%d", r.o.Topic, r.rng.IntN(3)))
-	}
-	return lab.State.Nodes[r.rng.IntN(len(lab.State.Nodes))].ID, nil
+	return st.Nodes[r.rng.IntN(len(st.Nodes))].ID, nil
 }
 
 // allKill lets the workload run, SIGKILLs every node at once, brings the lab back
@@ -294,10 +293,10 @@ func (r *chaosRun) allKill(ctx context.Context) error {
 	}
 	rec := FaultRecord{N: 1, Fault: "kill", Target: "all", AtS: time.Since(r.start).Seconds()}
 	began := time.Now()
-	if err := r.lab.killAll(ctx); err != nil {
+	if _, err := r.lab.KillAll(ctx); err != nil {
 		return err
 	}
-	if _, err := Up(ctx, UpOptions{Home: r.o.Home, Name: r.o.Name, Wait: r.o.Wait}); err != nil {
+	if _, err := r.lab.Up(ctx, cluster.UpOptions{Wait: r.o.Wait}); err != nil {
 		return fmt.Errorf("up after killing every node: %w", err)
 	}
 	if err := r.waitHealthy(ctx); err != nil {
@@ -316,18 +315,18 @@ func (r *chaosRun) allKill(ctx context.Context) error {
 
 // restore resumes paused nodes and starts stopped ones, then waits for health.
 func (r *chaosRun) restore(ctx context.Context) error {
-	s, err := LoadState(r.lab.Paths)
+	st, err := r.lab.Status(ctx)
 	if err != nil {
 		return err
 	}
 	var errs []error
-	for _, n := range s.Nodes {
-		if r.lab.Paths.NodePaused(n) {
-			_, err := NodeOp(ctx, NodeOptions{Home: r.o.Home, Name: r.o.Name, Action: "resume", Target: strconv.Itoa(n.ID)})
+	for _, n := range st.Nodes {
+		if n.State == "paused" {
+			_, err := r.lab.NodeOp(ctx, cluster.NodeOptions{Action: cluster.ActionResume, Target: strconv.Itoa(n.ID)})
 			errs = append(errs, err)
 		}
 	}
-	if _, err := Up(ctx, UpOptions{Home: r.o.Home, Name: r.o.Name, Wait: r.o.Wait}); err != nil {
+	if _, err := r.lab.Up(ctx, cluster.UpOptions{Wait: r.o.Wait}); err != nil {
 		errs = append(errs, fmt.Errorf("bring every node back: %w", err))
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -339,25 +338,11 @@ func (r *chaosRun) restore(ctx context.Context) error {
 // waitHealthy waits until every broker is back and every partition of the topic
 // has its full ISR.
 func (r *chaosRun) waitHealthy(ctx context.Context) error {
-	cl, err := data.NewClient(r.lab.State.BootstrapServers())
+	cl, err := data.NewClient(r.lab.BootstrapServers())
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	_, _, err = data.WaitHealthy(ctx, cl, r.o.Topic, r.lab.State.Brokers())
+	_, _, err = data.WaitHealthy(ctx, cl, r.o.Topic, r.lab.Brokers())
 	return err
-}
-
-// killAll SIGKILLs every running node at once, holding the lab's lock.
-func (l *Lab) killAll(ctx context.Context) error {
-	lock, s, err := lockState(l.Paths)
-	if err != nil {
-		return err
-	}
-	defer lock.Unlock()
-	err = eachNode(s.Nodes, func(n NodeState) error { return l.Paths.killNode(ctx, n) })
-	for i := range s.Nodes {
-		s.Nodes[i].PID, s.Nodes[i].StartTime = 0, 0
-	}
-	return errors.Join(err, SaveState(l.Paths, s))
 }

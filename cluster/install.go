@@ -1,9 +1,10 @@
 package cluster
 
-// This file owns the class-data-sharing archives of a cached runtime: built once
-// (as the official Kafka container image does) by recording which classes a
-// StorageTool format and a broker start load, then mapped by every later JVM of that
-// runtime, so each node spends less CPU starting.
+// This file owns installing a runtime for labs: the Kafka runtime itself (dist) and
+// its class-data-sharing archives, built once (as the official Kafka container
+// image does) by recording which classes a StorageTool format and a broker start
+// load, then mapped by every later JVM of that runtime, so each node spends less
+// CPU starting.
 
 import (
 	"context"
@@ -17,7 +18,11 @@ import (
 	"time"
 
 	"github.com/kraftlab/kraftlab/cluster/dist"
-	"github.com/kraftlab/kraftlab/cluster/step"
+	"github.com/kraftlab/kraftlab/cluster/internal/flock"
+	"github.com/kraftlab/kraftlab/cluster/internal/kraft"
+	"github.com/kraftlab/kraftlab/cluster/internal/labdir"
+	"github.com/kraftlab/kraftlab/cluster/internal/render"
+	"github.com/kraftlab/kraftlab/cluster/internal/step"
 )
 
 const (
@@ -40,15 +45,6 @@ func archivePath(rt *dist.Runtime, name string) string {
 	return f
 }
 
-// sharedArchiveFlags maps the archive when the runtime has one; a JVM that finds
-// it does not match (another JDK) ignores it and starts as usual.
-func sharedArchiveFlags(rt *dist.Runtime, name string) []string {
-	if f := archivePath(rt, name); f != "" {
-		return []string{"-XX:SharedArchiveFile=" + f}
-	}
-	return nil
-}
-
 // Install finds or installs the runtime (dist.Ensure) and builds its class-data
 // archives if it has none yet.
 func Install(ctx context.Context, o dist.Options) (*dist.Runtime, error) {
@@ -61,6 +57,9 @@ func Install(ctx context.Context, o dist.Options) (*dist.Runtime, error) {
 		progress = io.Discard
 	}
 	if err := ensureClassArchives(ctx, rt, progress); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		// Only start-up speed is at stake: say so and go on without.
 		fmt.Fprintf(progress, "note: no class-data archive for Kafka %s (nodes start a little slower): %v\n", rt.Version, err)
 	}
@@ -81,14 +80,11 @@ func ensureClassArchives(ctx context.Context, rt *dist.Runtime, progress io.Writ
 		return err
 	}
 	// Two commands installing at once: the second waits, then finds the archives.
-	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	lock, err := flock.Wait(ctx, filepath.Join(dir, ".lock"), 200*time.Millisecond)
 	if err != nil {
 		return err
 	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return err
-	}
+	defer lock.Unlock()
 	if archivePath(rt, serverArchive) != "" && archivePath(rt, storageArchive) != "" {
 		return nil
 	}
@@ -117,13 +113,26 @@ func recordClassArchives(ctx context.Context, rt *dist.Runtime, tmp string) erro
 	if err != nil {
 		return err
 	}
-	p := Paths{Dir: tmp}
-	nodes := []NodeState{{ID: 1, Roles: []string{"broker", "controller"}, BrokerPort: ports[0], ControllerPort: ports[1]}}
-	s := &State{Name: "cds", Nodes: nodes}
-	if err := writeLog4jConfig(p, rt); err != nil {
+	d := labdir.Dir{Path: tmp}
+	n := render.Node{ID: 1, Roles: []string{"broker", "controller"}, Host: DefaultBind, BrokerPort: ports[0], ControllerPort: ports[1]}
+	rl := render.Lab{Name: "cds", Dir: d, Nodes: []render.Node{n}}
+	_, body, err := render.Log4jConfig(rt.Major())
+	if err != nil {
 		return err
 	}
-	if err := writeNodeFiles(p, s, nodes); err != nil {
+	if err := os.WriteFile(render.Log4jPath(d, rt.Major()), body, 0o600); err != nil {
+		return err
+	}
+	props, err := render.Properties(rl, n)
+	if err != nil {
+		return err
+	}
+	for _, dir := range []string{d.NodeDir(1), d.DataDir(1), d.LogsDir(1)} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(d.PropertiesFile(1), props, 0o600); err != nil {
 		return err
 	}
 	id, err := NewClusterID()
@@ -133,24 +142,38 @@ func recordClassArchives(ctx context.Context, rt *dist.Runtime, tmp string) erro
 	record := func(args []string, name string) []string {
 		return append([]string{args[0], "-XX:ArchiveClassesAtExit=" + filepath.Join(tmp, name)}, args[1:]...)
 	}
-	format := record(formatCommand(rt, p, id, 1, nil), storageArchive)
-	if err := dist.Run(ctx, format...); err != nil {
+	if err := dist.Run(ctx, record(render.FormatCommand(rt, d, id, 1, nil, ""), storageArchive)...); err != nil {
 		return fmt.Errorf("format: %w", err)
 	}
-	node, err := startNode(1, record(serverCommand(rt, p, "256M", 1), serverArchive), p.ConsoleLog(1))
+	node, err := startProcess(1, record(render.ServerCommand(rt, d, "256M", 1, ""), serverArchive), d.ConsoleLog(1))
 	if err != nil {
 		return err
 	}
-	defer syscall.Kill(node.PID, syscall.SIGKILL) // only if it is still there
-	ac, err := newAddrClients([]string{nodes[0].BrokerAddr()})
+	// Whatever happens below, the throwaway broker does not outlive this function;
+	// it is signalled only while this process has not reaped it, so its pid cannot
+	// belong to anyone else yet.
+	defer func() {
+		if dead, _ := node.dead(); !dead {
+			_ = syscall.Kill(node.PID, syscall.SIGKILL)
+			<-node.exited
+		}
+	}()
+	ac, err := kraft.Dial([]string{n.BrokerAddr()})
 	if err != nil {
 		return err
 	}
 	defer ac.Close()
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	if err := waitServing(wctx, ac, node); err != nil {
-		return fmt.Errorf("throwaway broker: %w%s", err, p.nodeLogExcerpt(1))
+	err = step.Poll(wctx, "broker to serve", pollInterval, func(ctx context.Context) (bool, string, error) {
+		if dead, err := node.dead(); dead {
+			return false, "", stopPoll(fmt.Errorf("exited during start-up (%v)", err))
+		}
+		err := ac.BrokerServing(ctx, 0)
+		return err == nil, "", err
+	})
+	if err != nil {
+		return fmt.Errorf("throwaway broker: %w", err)
 	}
 	if err := syscall.Kill(node.PID, syscall.SIGTERM); err != nil {
 		return err
@@ -162,7 +185,7 @@ func recordClassArchives(ctx context.Context, rt *dist.Runtime, tmp string) erro
 	}
 	for _, name := range []string{storageArchive, serverArchive} {
 		if _, err := os.Stat(filepath.Join(tmp, name)); err != nil {
-			return fmt.Errorf("%s was not written%s", name, p.nodeLogExcerpt(1))
+			return fmt.Errorf("%s was not written", name)
 		}
 	}
 	return nil
@@ -180,15 +203,4 @@ func freePorts(n int) ([]int, error) {
 		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
-}
-
-// waitServing waits until the throwaway broker answers on its port, or exits.
-func waitServing(ctx context.Context, ac *addrClients, node *startedNode) error {
-	return step.Poll(ctx, "broker to serve", pollInterval, func(ctx context.Context) (bool, string, error) {
-		if dead, err := node.dead(); dead {
-			return false, "", step.Stop(fmt.Errorf("exited during start-up (%v)", err))
-		}
-		err := ac.brokerServing(ctx, 0)
-		return err == nil, "", err
-	})
 }
