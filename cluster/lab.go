@@ -150,7 +150,9 @@ func newLab(cfg Config, asked Spec, src *SpecSource) (*Lab, error) {
 		return l, nil
 	case err != nil:
 		return nil, err
-	case l.st == nil && l.stErr == nil:
+	case l.stErr != nil:
+		return nil, l.stErr
+	case l.st == nil:
 		// Created by a first 'up' that was interrupted before anything was formatted:
 		// the directory is ours, and the lab is still to be made.
 		l.spec = spec
@@ -164,14 +166,11 @@ func newLab(cfg Config, asked Spec, src *SpecSource) (*Lab, error) {
 
 // load reads the lab's spec and state from its directory.
 func (l *Lab) load() error {
-	kind, err := l.dir.Inspect()
-	switch {
-	case kind == labdir.Missing:
+	if kind, _ := l.dir.Inspect(); kind == labdir.Missing {
 		return fmt.Errorf("%w %q in %s (create it with 'kraftlab up')", ErrNoLab, l.dir.Name(), l.dir.Home())
-	case err != nil:
-		return fmt.Errorf("%w: %w", labdir.ErrNotLab, err)
-	case kind == labdir.Foreign:
-		return fmt.Errorf("%w: %s exists and is not a kraftlab lab; kraftlab leaves it alone: choose another lab name, or move it away", labdir.ErrNotLab, l.dir.Path)
+	}
+	if err := l.dir.Require(); err != nil {
+		return err
 	}
 	l.st, l.stErr = nil, nil
 	st, err := labdir.LoadState(l.dir)

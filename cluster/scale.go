@@ -152,7 +152,7 @@ func (o *op) addNode(ctx context.Context, role string, so ScaleOptions) (int, er
 	if err != nil && !voter {
 		// A broker, or a controller that never became a voter: dropped again.
 		o.spec.Nodes = before
-		return 0, o.dropAdded(interrupted(ctx, err), id)
+		return 0, o.dropAdded(o.interrupted(ctx, err), id)
 	}
 	if err != nil {
 		return id, err

@@ -28,7 +28,14 @@ type SpecSource struct {
 	File  string
 	pos   map[string]strictyaml.Pos
 	flags map[string]string // field path prefix -> the flag that set it
+	// problems are ones found while filling the spec (a malformed --set), reported
+	// with the spec's own.
+	problems []error
 }
+
+// AddProblem records a problem found while filling the spec in, to be reported
+// together with whatever validation finds.
+func (src *SpecSource) AddProblem(err error) { src.problems = append(src.problems, err) }
 
 // SetByFlag records that flag set the field at path (and everything under it).
 func (src *SpecSource) SetByFlag(path, flag string) {
@@ -67,10 +74,20 @@ func splitJoined(err error) []error {
 
 // explain turns validation problems into one usage error, each problem located.
 func (src *SpecSource) explain(errs []*FieldError) error {
-	if len(errs) == 0 {
+	var out []error
+	if src != nil {
+		for _, p := range src.problems {
+			var ue *usage.Error
+			if errors.As(p, &ue) {
+				out = append(out, ue.Problems...)
+			} else {
+				out = append(out, p)
+			}
+		}
+	}
+	if len(errs) == 0 && len(out) == 0 {
 		return nil
 	}
-	out := make([]error, 0, len(errs))
 	for _, e := range errs {
 		out = append(out, src.locate(e))
 	}

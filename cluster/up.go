@@ -406,7 +406,7 @@ func (l *Lab) format(ctx context.Context, rt *dist.Runtime, n node, quorumArgs [
 // cleanup undoes a failed creation: the nodes it started are stopped and the lab
 // directory it made is removed, unless the user asked to retain them.
 func (c *creation) cleanup(ctx context.Context, cause error) error {
-	cause = interrupted(ctx, cause)
+	cause = c.interrupted(ctx, cause)
 	if c.o.Retain {
 		return fmt.Errorf("%w\n(--retain: the lab is left as it is in %s; 'kraftlab down --purge --name %s' removes it)", cause, c.dir.Path, c.dir.Name())
 	}
@@ -431,16 +431,29 @@ type CleanedUpError struct {
 func (e *CleanedUpError) Error() string { return fmt.Sprintf("%v\n(%s)", e.Err, e.What) }
 func (e *CleanedUpError) Unwrap() error { return e.Err }
 
-// ErrInterrupted wraps the error of an operation cut short by its context (Ctrl-C).
+// ErrInterrupted matches the error of an operation cut short by its context
+// (Ctrl-C): an *InterruptedError.
 var ErrInterrupted = errors.New("interrupted")
 
-// interrupted says plainly that a cancelled operation was interrupted, instead of
-// whatever a cancelled command or request reported.
-func interrupted(ctx context.Context, err error) error {
+// InterruptedError is an operation cut short by its context, and the step it was in.
+type InterruptedError struct{ Step string }
+
+func (e *InterruptedError) Error() string {
+	if e.Step == "" {
+		return "interrupted"
+	}
+	return "interrupted while " + strings.ToLower(e.Step[:1]) + e.Step[1:]
+}
+
+func (e *InterruptedError) Is(target error) bool { return target == ErrInterrupted }
+
+// interrupted says plainly what a cancelled operation was doing, instead of
+// whatever each cancelled command or request reported.
+func (o *op) interrupted(ctx context.Context, err error) error {
 	if ctx.Err() == nil || errors.Is(err, ErrInterrupted) {
 		return err
 	}
-	return fmt.Errorf("%w (%v)", ErrInterrupted, context.Cause(ctx))
+	return &InterruptedError{Step: o.steps.Failed}
 }
 
 // startRun starts some nodes of a lab and waits until they have joined.
@@ -477,7 +490,7 @@ func (o *op) startNodes(ctx context.Context, ids []int, uo UpOptions) ([]int, er
 	}
 	r := &startRun{op: o, o: uo, rt: rt}
 	if err := r.start(ctx, ids); err != nil {
-		err = interrupted(ctx, err)
+		err = o.interrupted(ctx, err)
 		if uo.Retain || len(r.started) == 0 {
 			return r.startedIDs(), err
 		}

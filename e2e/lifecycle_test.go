@@ -12,12 +12,12 @@ import (
 )
 
 type upJSON struct {
-	Name           string `json:"name"`
-	ClusterID      string `json:"cluster_id"`
-	KafkaVersion   string `json:"kafka_version"`
-	Bootstrap      string `json:"bootstrap_servers"`
-	Created        bool   `json:"created"`
-	AlreadyRunning bool   `json:"already_running"`
+	Name           string   `json:"name"`
+	ClusterID      string   `json:"cluster_id"`
+	KafkaVersion   string   `json:"kafka_version"`
+	Bootstrap      []string `json:"bootstrap_servers"`
+	Created        bool     `json:"created"`
+	AlreadyRunning bool     `json:"already_running"`
 }
 
 type statusJSON struct {
@@ -42,7 +42,7 @@ func TestLifecycleThreeNodes(t *testing.T) {
 
 	var up upJSON
 	decodeJSON(t, l.up(3, "-o", "json").stdout, &up)
-	if !up.Created || len(up.ClusterID) != 22 || up.Bootstrap != strings.Join(l.bootstrap(3), ",") {
+	if !up.Created || len(up.ClusterID) != 22 || strings.Join(up.Bootstrap, ",") != strings.Join(l.bootstrap(3), ",") {
 		t.Fatalf("unexpected up result: %+v", up)
 	}
 

@@ -3,9 +3,9 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -65,44 +65,60 @@ func checkLoopbackOnly(t *testing.T, l *lab, n int) {
 	}
 }
 
-// Ctrl-C during up stops the nodes it started and leaves nothing that a following
-// up or down --purge cannot handle.
+// Ctrl-C during up stops the nodes it started, removes the new lab, says what
+// was interrupted and exits 130; a following up works. If up happens to finish
+// before the signal lands, the lab is purged and the interrupt tried again: the
+// test never passes without having interrupted an up.
 func TestInterruptDuringUp(t *testing.T) {
 	l := newLab(t, 3)
-	cmd := exec.Command(binary, "up", "--nodes", "3", "--heap", "384M", "--name", l.name,
-		"--broker-port", itoa(l.brokerBase), "--controller-port", itoa(l.controllerBase))
-	cmd.Env = append(os.Environ(), "KRAFTLAB_HOME="+l.home, "KRAFTLAB_CACHE="+cacheDir)
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// Interrupt once the JVMs have been launched: the moment a user's Ctrl-C hurts.
-	deadline := time.Now().Add(2 * time.Minute)
-	for !strings.Contains(stderr.String(), "Waiting for the KRaft quorum") {
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("up never reached the wait: %s", stderr.String())
+	for attempt := 1; ; attempt++ {
+		cmd := exec.Command(binary, "up", "--nodes", "3", "--heap", "384M", "--name", l.name,
+			"--broker-port", itoa(l.brokerBase), "--controller-port", itoa(l.controllerBase))
+		cmd.Env = append(os.Environ(), "KRAFTLAB_HOME="+l.home, "KRAFTLAB_CACHE="+cacheDir)
+		var stderr syncBuffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	err := cmd.Wait()
-	if err == nil {
-		// The lab may have become ready in the instant before the signal.
-		t.Logf("up finished before the interrupt landed: %s", stderr.String())
-		l.must("down", "--purge")
-		return
-	}
-	if !strings.Contains(stderr.String(), "context canceled") {
-		t.Errorf("interrupted up does not say it was cancelled:\n%s", stderr.String())
+		// Interrupt once the JVMs have been launched: the moment a user's Ctrl-C hurts.
+		deadline := time.Now().Add(2 * time.Minute)
+		for !strings.Contains(stderr.String(), "Waiting for the KRaft quorum") {
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				t.Fatalf("up never reached the wait: %s", stderr.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+			t.Fatal(err)
+		}
+		err := cmd.Wait()
+		if err == nil {
+			if attempt == 3 {
+				t.Fatalf("up finished before the interrupt three times: %s", stderr.String())
+			}
+			t.Logf("attempt %d: up finished before the interrupt landed; again", attempt)
+			l.must("down", "--purge")
+			continue
+		}
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+			t.Errorf("interrupted up: %v, want exit code 130", err)
+		}
+		for _, w := range []string{"interrupted while waiting for the kraft quorum", "the new lab was removed"} {
+			if !strings.Contains(strings.ToLower(stderr.String()), strings.ToLower(w)) {
+				t.Errorf("interrupted up does not say %q:\n%s", w, stderr.String())
+			}
+		}
+		if strings.Contains(stderr.String(), "StorageTool") || strings.Contains(stderr.String(), "context canceled") {
+			t.Errorf("interrupted up prints internals instead of what happened:\n%s", stderr.String())
+		}
+		break
 	}
 	if pids := l.javaPIDs(); len(pids) != 0 {
 		t.Fatalf("interrupted up left node processes: %v", pids)
 	}
-	if _, err := os.Stat(filepath.Join(l.dir(), "state.json")); !os.IsNotExist(err) {
+	if _, err := os.Stat(l.dir()); !os.IsNotExist(err) {
 		t.Errorf("interrupted first up left a lab behind (%v)", err)
 	}
 	l.up(3)

@@ -87,7 +87,7 @@ func TestLabsSideBySide(t *testing.T) {
 	// The labs' ports lie in the kernel's ephemeral range, where other programs'
 	// client sockets may briefly hold a port of a window too; so the tests check
 	// which windows were skipped, not exactly where each lab lands.
-	portA, portB := portOf(t, upA.Bootstrap), portOf(t, upB.Bootstrap)
+	portA, portB := portOf(t, upA.Bootstrap[0]), portOf(t, upB.Bootstrap[0])
 	if portA < a.brokerBase+10 || (portA-a.brokerBase)%10 != 0 {
 		t.Errorf("lab a on broker port %d, want a window after the first (it has a port in use)", portA)
 	}
@@ -101,7 +101,7 @@ func TestLabsSideBySide(t *testing.T) {
 	}{{a.name, upA}, {b.name, upB}} {
 		got, ok := labs[x.name]
 		if !ok || got.State != "running" || got.KafkaVersion == "" || got.Nodes != 1 || got.Layout != "1 combined" ||
-			got.SizeBytes <= 0 || strings.Join(got.Bootstrap, ",") != x.up.Bootstrap {
+			got.SizeBytes <= 0 || strings.Join(got.Bootstrap, ",") != strings.Join(x.up.Bootstrap, ",") {
 			t.Errorf("ls entry for %s: %+v (up said %+v)", x.name, got, x.up)
 		}
 	}
@@ -111,7 +111,7 @@ func TestLabsSideBySide(t *testing.T) {
 
 	// Both serve at once.
 	for _, x := range []upJSON{upA, upB} {
-		produceOne(t, []string{x.Bootstrap}, "side", x.Name)
+		produceOne(t, x.Bootstrap, "side", x.Name)
 	}
 
 	a.must("down")
@@ -123,7 +123,7 @@ func TestLabsSideBySide(t *testing.T) {
 	c := newLabOn(t, a.home, "e2e-c", a.brokerBase, a.controllerBase)
 	var upC upJSON
 	decodeJSON(t, c.must(append([]string{"up"}, auto...)...).stdout, &upC)
-	if portC := portOf(t, upC.Bootstrap); portC == portA || portC == portB {
+	if portC := portOf(t, upC.Bootstrap[0]); portC == portA || portC == portB {
 		t.Errorf("lab c on broker port %d, which lab a (stopped) or b recorded", portC)
 	}
 }
@@ -164,7 +164,7 @@ func TestIsolatedRoles(t *testing.T) {
 	decodeJSON(t, l.must("up", "--controllers", "3", "--brokers", "2", "--heap", "384M",
 		"--broker-port", itoa(l.brokerBase), "--controller-port", itoa(l.controllerBase), "-o", "json").stdout, &up)
 	t.Logf("isolated 3 controllers + 2 brokers up in %s", time.Since(start).Round(100*time.Millisecond))
-	if up.Bootstrap != strings.Join(l.bootstrap(2), ",") {
+	if strings.Join(up.Bootstrap, ",") != strings.Join(l.bootstrap(2), ",") {
 		t.Errorf("bootstrap %s, want the two brokers on the base ports %v", up.Bootstrap, l.bootstrap(2))
 	}
 

@@ -39,37 +39,49 @@ func TestParseByteSize(t *testing.T) {
 }
 
 // TestBenchCommands runs the bench command on its own (it is registered with the
-// root in data.go) against an in-process cluster.
+// root in data.go) against an in-process cluster, a fresh one per case: each case
+// stands alone, and one that reads first writes what it reads.
 func TestBenchCommands(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "bench"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	produce500 := []string{"produce", "bench", "--records", "500", "--linger", "0"}
 	tests := []struct {
 		name      string
+		before    []string // run first, on the same cluster
 		args      []string
 		wantOut   []string
 		wantErr   string
 		wantUsage bool
 	}{
-		{name: "produce", args: []string{"produce", "bench", "--records", "500", "--linger", "0"},
+		{name: "produce", args: produce500,
 			wantOut: []string{"Produced 500 records of 1024 bytes to bench", "stopped by records", "linger 0ms"}},
-		{name: "consume", args: []string{"consume", "bench"}, wantOut: []string{"Read 500 records (512000 bytes) of bench (3 partitions)"}},
+		{name: "consume", before: produce500, args: []string{"consume", "bench"}, wantOut: []string{"Read 500 records (512000 bytes) of bench (3 partitions)"}},
 		{name: "bad size is a usage error", args: []string{"produce", "bench", "--bytes", "lots"}, wantErr: `--bytes "lots"`, wantUsage: true},
 		{name: "bad compression is a usage error", args: []string{"produce", "bench", "--compression", "rar"}, wantErr: `compression "rar"`, wantUsage: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var out bytes.Buffer
-			cmd := newBenchCommand(&globals{output: "text"})
-			cmd.SetArgs(append(tt.args, "--brokers", c.ListenAddrs()[0]))
-			cmd.SetOut(&out)
-			cmd.SetErr(&bytes.Buffer{})
-			cmd.SilenceUsage, cmd.SilenceErrors = true, true
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			err := cmd.ExecuteContext(ctx)
+			c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "bench"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			run := func(args []string) (string, error) {
+				var out bytes.Buffer
+				cmd := newBenchCommand(&globals{output: "text"})
+				cmd.SetArgs(append(args, "--brokers", c.ListenAddrs()[0]))
+				cmd.SetOut(&out)
+				cmd.SetErr(&bytes.Buffer{})
+				cmd.SilenceUsage, cmd.SilenceErrors = true, true
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				err := cmd.ExecuteContext(ctx)
+				return out.String(), err
+			}
+			if tt.before != nil {
+				if out, err := run(tt.before); err != nil {
+					t.Fatalf("bench %s: %v\n%s", strings.Join(tt.before, " "), err, out)
+				}
+			}
+			out, err := run(tt.args)
 			if tt.wantErr == "" && err != nil {
 				t.Fatalf("bench %s: %v", strings.Join(tt.args, " "), err)
 			}
@@ -80,8 +92,8 @@ func TestBenchCommands(t *testing.T) {
 				t.Errorf("bench %s: usage error = %v, want %v", strings.Join(tt.args, " "), !tt.wantUsage, tt.wantUsage)
 			}
 			for _, w := range tt.wantOut {
-				if !strings.Contains(out.String(), w) {
-					t.Errorf("bench %s: stdout %q lacks %q", strings.Join(tt.args, " "), out.String(), w)
+				if !strings.Contains(out, w) {
+					t.Errorf("bench %s: stdout %q lacks %q", strings.Join(tt.args, " "), out, w)
 				}
 			}
 		})

@@ -19,10 +19,12 @@ import (
 	"github.com/kraftlab/kraftlab/cluster/usage"
 )
 
-// Exit codes: 1 for an error, 2 for a usage mistake (bad flag or argument).
+// Exit codes: 1 for an error, 2 for a usage mistake (bad flag or argument), 130
+// for an interrupt (Ctrl-C), as shells report one.
 const (
-	exitError = 1
-	exitUsage = 2
+	exitError       = 1
+	exitUsage       = 2
+	exitInterrupted = 130
 )
 
 // usageError marks an error as the user's invocation being wrong.
@@ -97,8 +99,11 @@ func main() {
 func exitCode(err error) int {
 	var ue usageError
 	var ce *usage.Error
-	if errors.As(err, &ue) || errors.As(err, &ce) {
+	switch {
+	case errors.As(err, &ue) || errors.As(err, &ce):
 		return exitUsage
+	case errors.Is(err, cluster.ErrInterrupted):
+		return exitInterrupted
 	}
 	return exitError
 }

@@ -116,7 +116,7 @@ func (f *specFlags) spec(cmd *cobra.Command, g *globals, withEnv bool) (cluster.
 	set("kafka-home", "kafka.home", func() { s.Kafka.Home = f.kafkaHome })
 	for _, kv := range f.sets {
 		if err := cluster.ApplySet(&s, kv); err != nil {
-			return s, nil, err
+			src.AddProblem(err)
 		}
 		src.SetByFlag("properties", "--set")
 		src.SetByFlag("nodeProperties", "--set")

@@ -140,7 +140,11 @@ func Lock(d Dir) (*flock.Lock, error) {
 	return lock, nil
 }
 
-// requireLab is nil when the path is a lab directory.
+// Require is nil when the path is a lab directory; otherwise it says what is
+// there instead: nothing (ErrNoLab), something kraftlab did not make (ErrNotLab),
+// or a lab being created by another command right now (busy).
+func (d Dir) Require() error { return d.requireLab() }
+
 func (d Dir) requireLab() error {
 	kind, err := d.Inspect()
 	switch {

@@ -19,6 +19,9 @@ type Timing struct {
 type Steps struct {
 	W       io.Writer // nil = discard
 	Timings []Timing
+	// Failed is the name of the last step that failed, for saying what an
+	// interrupted command was doing.
+	Failed string
 }
 
 // Run executes one named step, printing " • name ..." before and
@@ -36,6 +39,7 @@ func (s *Steps) Run(name string, fn func() error) error {
 	mark := "✓"
 	if err != nil {
 		mark = "✗"
+		s.Failed = name
 	}
 	fmt.Fprintf(w, " %s %s (%.1fs)\n", mark, name, d.Seconds())
 	return err
