@@ -54,6 +54,8 @@ func TestDataCommands(t *testing.T) {
 		{name: "describe", args: []string{"topic", "describe", "kraft-test"}, wantOut: []string{"3 partitions, replication factor 3", "PARTITION  LEADER  REPLICAS  ISR"}},
 		{name: "list", args: []string{"topic", "list"}, wantOut: []string{"kraft-test  3", "seeded      1"}},
 		{name: "produce JSON array", args: []string{"produce", "kraft-test", "--key-field", "id", "-H", "src=test"}, stdin: `[{"id":"a"},{"id":"b"},{"id":"c"}]`, wantOut: []string{"Produced 3 records to kraft-test"}},
+		{name: "produce a pretty-printed object", args: []string{"produce", "seeded"}, stdin: "{\n  \"id\": \"p\"\n}\n", wantOut: []string{"Produced 1 records to seeded"}},
+		{name: "produce malformed JSON names stdin, line and column", args: []string{"produce", "seeded"}, stdin: "{\"id\": \"a\"}\n{\"id\" \"b\"}\n", wantErr: "read stdin: line 2, column 7: invalid character"},
 		{name: "produce to a missing topic", args: []string{"produce", "nope"}, stdin: "x\n", wantErr: `produce to "nope": topic does not exist`},
 		{name: "key and key field is a usage error", args: []string{"produce", "kraft-test", "-k", "k", "--key-field", "id"}, stdin: "x\n", wantErr: "exclusive", wantUsage: true},
 		{name: "consume", args: []string{"consume", "kraft-test", "--from-beginning", "-n", "3"}, wantOut: []string{`{"id":"a"}`, `{"id":"b"}`, `{"id":"c"}`}},
