@@ -495,16 +495,7 @@ func benchConsumeEnds(ctx context.Context, brokers []string, topic string) (map[
 	if _, _, err := topicMetadata(ctx, cl, topic); err != nil {
 		return nil, err
 	}
-	offsets, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
-	if err != nil {
-		return nil, fmt.Errorf("list end offsets: %w", err)
-	}
-	if err := offsets.Error(); err != nil {
-		return nil, fmt.Errorf("list end offsets: %w", err)
-	}
-	ends := make(map[int32]int64)
-	offsets.Each(func(o kadm.ListedOffset) { ends[o.Partition] = o.Offset })
-	return ends, nil
+	return listOffsets(ctx, kadm.NewClient(cl), topic, true)
 }
 
 // partitionList names partitions in order: "0, 3, 5".
