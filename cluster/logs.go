@@ -1,7 +1,7 @@
 package cluster
 
-// This file owns reading node logs: the tail shown when a node fails, and the
-// 'kraftlab logs' view (one node or all interleaved, optionally followed).
+// This file owns reading node logs: the excerpt shown when a node fails, and the
+// 'kraftlab logs' view (one node, or all interleaved by time, optionally followed).
 
 import (
 	"bufio"
@@ -12,10 +12,15 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/kraftlab/kraftlab/cluster/usage"
 )
 
-// tailLines returns the last n lines of a file ("" if it cannot be read).
+// tailLines returns the last n lines of a file; none if n < 1 or it cannot be read.
 func tailLines(path string, n int) []string {
+	if n < 1 {
+		return nil
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil
@@ -56,44 +61,45 @@ func (p Paths) nodeLogExcerpt(id int) string {
 
 // LogsOptions selects what 'kraftlab logs' shows.
 type LogsOptions struct {
-	Node   int  // 0 = every node, each line prefixed with its node
-	Lines  int  // how many trailing lines per node to show first
+	Node   int  // 0 = every node, interleaved by time, each line prefixed with its node
+	Lines  int  // how many trailing lines per node to show first; 0 none
 	Follow bool // keep printing new lines until ctx ends
 }
 
-// Logs writes the server log of one node, or of all nodes interleaved, to w.
+// followInterval is how often -f looks for new lines. Following a file has no
+// event to wait for portably; a short poll is the norm (tail -f does the same).
+const followInterval = 200 * time.Millisecond
+
+// Logs writes the server log of one node, or of all nodes interleaved by the
+// time of each line, to w.
 func (l *Lab) Logs(ctx context.Context, w io.Writer, o LogsOptions) error {
-	var ids []int
+	if o.Lines < 0 {
+		return usage.Errorf("lines %d: want 0 or more", o.Lines)
+	}
+	var logs []*followedLog
 	for _, n := range l.State.Nodes {
 		if o.Node == 0 || n.ID == o.Node {
-			ids = append(ids, n.ID)
+			fl := &followedLog{path: l.Paths.ServerLog(n.ID)}
+			if o.Node == 0 {
+				fl.prefix = fmt.Sprintf("node%d | ", n.ID)
+			}
+			logs = append(logs, fl)
 		}
 	}
-	if len(ids) == 0 {
+	if len(logs) == 0 {
 		return fmt.Errorf("node %d: no such node in lab %q (nodes %s)", o.Node, l.State.Name, l.nodeIDList())
 	}
-	prefix := func(id int) string {
-		if o.Node != 0 {
-			return ""
-		}
-		return fmt.Sprintf("node%d | ", id)
-	}
-	offsets := make(map[int]int64)
-	for _, id := range ids {
-		path := l.Paths.ServerLog(id)
-		for _, line := range tailLines(path, o.Lines) {
-			fmt.Fprintln(w, prefix(id)+line)
-		}
-		if st, err := os.Stat(path); err == nil {
-			offsets[id] = st.Size()
+	for _, fl := range logs {
+		fl.queue = groupLogEntries(tailLines(fl.path, o.Lines))
+		if st, err := os.Stat(fl.path); err == nil {
+			fl.offset = st.Size()
 		}
 	}
+	writeMerged(w, logs)
 	if !o.Follow {
 		return nil
 	}
-	// Following a file has no event to wait for portably; a short poll is the norm
-	// (tail -f does the same).
-	t := time.NewTicker(200 * time.Millisecond)
+	t := time.NewTicker(followInterval)
 	defer t.Stop()
 	for {
 		select {
@@ -101,38 +107,136 @@ func (l *Lab) Logs(ctx context.Context, w io.Writer, o LogsOptions) error {
 			return nil
 		case <-t.C:
 		}
-		for _, id := range ids {
-			offsets[id] = copyNewLines(w, l.Paths.ServerLog(id), offsets[id], prefix(id))
+		for _, fl := range logs {
+			fl.poll()
 		}
+		writeMerged(w, logs)
 	}
 }
 
-// copyNewLines writes the complete lines appended to path since offset and returns
-// the new offset. A file that shrank (rolled over) is read from its start.
-func copyNewLines(w io.Writer, path string, offset int64, prefix string) int64 {
+// followedLog is one node's log: how far it has been read, the entries read but
+// not yet written, and under -f the entry read last, held back one poll in case
+// more of its stack trace follows.
+type followedLog struct {
+	path    string
+	prefix  string
+	offset  int64
+	queue   []logEntry
+	pending *logEntry
+}
+
+// poll reads the lines appended since the last poll. Every entry but the last is
+// complete and joins the queue; the last waits for the next poll, unless nothing
+// new came in this one.
+func (fl *followedLog) poll() {
+	var lines []string
+	lines, fl.offset = newLines(fl.path, fl.offset)
+	if fl.pending != nil {
+		lines = append(fl.pending.lines, lines...)
+		if len(lines) == len(fl.pending.lines) {
+			fl.queue, fl.pending = append(fl.queue, *fl.pending), nil
+			return
+		}
+	}
+	entries := groupLogEntries(lines)
+	if len(entries) == 0 {
+		return
+	}
+	fl.queue = append(fl.queue, entries[:len(entries)-1]...)
+	fl.pending = &entries[len(entries)-1]
+}
+
+// newLines returns the complete lines appended to path since offset and the new
+// offset. A file that shrank (rolled over) is read from its start.
+func newLines(path string, offset int64) ([]string, int64) {
 	f, err := os.Open(path)
 	if err != nil {
-		return offset
+		return nil, offset
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return offset
+		return nil, offset
 	}
 	if st.Size() < offset {
 		offset = 0
 	}
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		return offset
+		return nil, offset
 	}
+	var lines []string
 	r := bufio.NewReader(f)
 	for {
 		line, err := r.ReadBytes('\n')
 		if err != nil {
-			return offset // a partial line waits for its newline
+			return lines, offset // a partial line waits for its newline
 		}
 		offset += int64(len(line))
-		fmt.Fprintf(w, "%s%s\n", prefix, bytes.TrimRight(line, "\r\n"))
+		lines = append(lines, string(bytes.TrimRight(line, "\r\n")))
+	}
+}
+
+// logEntry is one logged event: a line that starts with a timestamp and the lines
+// after it that do not (a stack trace, a multi-line message).
+type logEntry struct {
+	at    time.Time // zero when the first line has no timestamp: its head was cut off
+	lines []string
+}
+
+// logTimeLayout is log4j's %d as Kafka's logging configuration writes it at the
+// start of each line: "[2026-11-30 12:00:00,123] INFO ...".
+const logTimeLayout = "2006-01-02 15:04:05,000"
+
+// logLineTime is the timestamp a log line starts with, if it has one.
+func logLineTime(line string) (time.Time, bool) {
+	if len(line) < len(logTimeLayout)+2 || line[0] != '[' || line[len(logTimeLayout)+1] != ']' {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(logTimeLayout, line[1:len(logTimeLayout)+1])
+	return t, err == nil
+}
+
+// groupLogEntries cuts lines into entries; lines before the first timestamp form
+// an entry of their own.
+func groupLogEntries(lines []string) []logEntry {
+	var entries []logEntry
+	for _, line := range lines {
+		at, ok := logLineTime(line)
+		if ok || len(entries) == 0 {
+			entries = append(entries, logEntry{at: at})
+		}
+		e := &entries[len(entries)-1]
+		e.lines = append(e.lines, line)
+	}
+	return entries
+}
+
+// writeMerged writes the queued entries of every log in time order, each log's
+// own order kept: a k-way merge, earliest head first, the lower index on a tie.
+// An entry without a time goes first, since it continues what came before it.
+// Entries later than an entry still pending in some log wait for it, so that one
+// poll's lines of all nodes come out in order.
+func writeMerged(w io.Writer, logs []*followedLog) {
+	var bound *time.Time
+	for _, fl := range logs {
+		if fl.pending != nil && (bound == nil || fl.pending.at.Before(*bound)) {
+			bound = &fl.pending.at
+		}
+	}
+	for {
+		var pick *followedLog
+		for _, fl := range logs {
+			if len(fl.queue) > 0 && (pick == nil || fl.queue[0].at.Before(pick.queue[0].at)) {
+				pick = fl
+			}
+		}
+		if pick == nil || bound != nil && pick.queue[0].at.After(*bound) {
+			return
+		}
+		for _, line := range pick.queue[0].lines {
+			fmt.Fprintln(w, pick.prefix+line)
+		}
+		pick.queue = pick.queue[1:]
 	}
 }
 

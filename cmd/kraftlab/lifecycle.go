@@ -240,9 +240,16 @@ func newLogsCommand(g *globals) *cobra.Command {
 	var o cluster.LogsOptions
 	cmd := &cobra.Command{
 		Use:   "logs [NODE]",
-		Short: "Show a node's server log, or all nodes' interleaved",
-		Args:  cobra.MaximumNArgs(1),
+		Short: "Show a node's server log, or all nodes' interleaved by time",
+		Long: `logs prints the last lines of a node's server log, or with no NODE those of every
+node, interleaved by each line's timestamp and prefixed with the node; lines without
+one (a stack trace) stay with the line before them. -f keeps following, merging new
+lines of all nodes in time order as they arrive.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.Lines < 0 {
+				return usagef("--lines %d: want 0 or more", o.Lines)
+			}
 			if len(args) == 1 {
 				if _, err := fmt.Sscanf(args[0], "%d", &o.Node); err != nil || o.Node < 1 || fmt.Sprint(o.Node) != args[0] {
 					return usagef("NODE %q: want a node id such as 1", args[0])
@@ -256,7 +263,7 @@ func newLogsCommand(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&o.Follow, "follow", "f", false, "keep printing new lines (Ctrl-C stops)")
-	cmd.Flags().IntVarP(&o.Lines, "lines", "n", 50, "lines to show from the end of each log")
+	cmd.Flags().IntVarP(&o.Lines, "lines", "n", 50, "lines to show from the end of each log (0: none, with -f only new ones)")
 	return cmd
 }
 
