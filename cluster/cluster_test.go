@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kraftlab/kraftlab/cluster/dist"
 	"github.com/kraftlab/kraftlab/cluster/usage"
 )
 
@@ -67,6 +68,7 @@ func TestValidate(t *testing.T) {
 		{name: "isolated blocks overlap", o: UpOptions{Controllers: 3, Brokers: 2, BrokerPort: 9092, ControllerPort: 9090}, want: []string{"--controller-port 9090 (3 ports)", "overlap"}},
 		{name: "port too high", o: UpOptions{BrokerPort: 65534}, want: []string{"--broker-port 65534"}},
 		{name: "bad heap", o: UpOptions{Heap: "lots", Nodes: 1}, want: []string{`--heap "lots"`}},
+		{name: "bad Kafka version", o: UpOptions{Runtime: dist.Options{Version: "4.x"}}, want: []string{`--kafka-version: invalid Kafka version "4.x"`}},
 		{name: "set for a broker of an isolated lab", o: UpOptions{Controllers: 1, Brokers: 2, Sets: []string{"3:num.io.threads=4"}}},
 		{
 			name: "every problem at once", o: UpOptions{Name: "A", Heap: "x", Quorum: "q", Sets: []string{"nokey", "9:a=b"}},

@@ -146,6 +146,11 @@ func (o *UpOptions) Validate() error {
 	if o.Ports != "" && o.Ports != PortsFixed && o.Ports != PortsAuto {
 		errs = append(errs, fmt.Errorf("--ports %q: want %s or %s", o.Ports, PortsFixed, PortsAuto))
 	}
+	if o.Runtime.Version != "" {
+		if err := dist.ValidateVersion(o.Runtime.Version); err != nil {
+			errs = append(errs, fmt.Errorf("--kafka-version: %w", err))
+		}
+	}
 	if !heapRE.MatchString(o.Heap) {
 		errs = append(errs, fmt.Errorf("--heap %q: want a size like 512M or 1G", o.Heap))
 	}

@@ -23,6 +23,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kraftlab/kraftlab/cluster/usage"
 )
 
 // DefaultVersion is the Kafka release used when none is asked for; the one place it
@@ -285,7 +287,8 @@ func (in *installer) ensure(ctx context.Context) (*Runtime, error) {
 		return in.useKafkaHome(ctx)
 	}
 	if err := ValidateVersion(in.version); err != nil {
-		return nil, err
+		// What was asked for is wrong, not the machine: a usage error.
+		return nil, &usage.Error{Problems: []error{err}}
 	}
 	// Java first: without a usable one nothing can be verified, and finding out
 	// after a 120 MB download would waste the user's time.
