@@ -21,18 +21,9 @@ func tailLines(path string, n int) []string {
 	if n < 1 {
 		return nil
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
 	// Read at most the last 256 KiB: enough for any sensible n, cheap for big logs.
-	const window = 256 << 10
-	if st, err := f.Stat(); err == nil && st.Size() > window {
-		_, _ = f.Seek(st.Size()-window, io.SeekStart)
-	}
-	b, _ := io.ReadAll(f)
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	b := readTail(path, 256<<10)
+	lines := strings.Split(strings.TrimRight(b, "\n"), "\n")
 	if len(lines) == 1 && lines[0] == "" {
 		return nil
 	}
@@ -40,6 +31,32 @@ func tailLines(path string, n int) []string {
 		lines = lines[len(lines)-n:]
 	}
 	return lines
+}
+
+// readTail returns the last n bytes of a file, from the first whole line on; ""
+// if it cannot be read.
+func readTail(path string, n int64) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return ""
+	}
+	off := max(st.Size()-n, 0)
+	b := make([]byte, st.Size()-off)
+	if _, err := f.ReadAt(b, off); err != nil {
+		return ""
+	}
+	s := string(b)
+	if off > 0 {
+		if i := strings.IndexByte(s, '\n'); i >= 0 {
+			s = s[i+1:]
+		}
+	}
+	return s
 }
 
 // nodeLogExcerpt is what a user needs to see when node id failed: the tail of its

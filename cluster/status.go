@@ -33,6 +33,9 @@ type Status struct {
 	Nodes        []NodeStatus `json:"nodes"`
 	Quorum       *Quorum      `json:"quorum,omitempty"`
 	QuorumError  string       `json:"quorum_error,omitempty"`
+	// OldClients are requests the brokers refused for their version, most often
+	// from clients that need a protocol version Kafka 4.0 removed.
+	OldClients []OldClientRefusal `json:"old_clients,omitempty"`
 }
 
 // Status reports the lab's processes and, if any controller answers, its quorum.
@@ -45,6 +48,7 @@ func (l *Lab) Status(ctx context.Context) (*Status, error) {
 		Layout:       l.State.Layout(),
 		QuorumMode:   l.State.QuorumMode(),
 		Bootstrap:    l.State.BootstrapServers(),
+		OldClients:   l.OldClientRefusals(),
 	}
 	var ctrlAddrs []string
 	for _, n := range l.State.Nodes {

@@ -227,6 +227,12 @@ func printStatus(w io.Writer, st *cluster.Status) {
 		}
 		fmt.Fprintf(w, "%-5d %-18s %-8s %-8s %-16s %-16s %-9s %s\n", n.ID, strings.Join(n.Roles, ","), n.State, pid, dash(n.BrokerAddr), dash(n.ControllerAddr), role, lag)
 	}
+	if len(st.OldClients) > 0 {
+		fmt.Fprintf(w, "\nRequests refused for their version (clients too old for Kafka %s?):\n", st.KafkaVersion)
+		for _, r := range st.OldClients {
+			fmt.Fprintf(w, "  %s\n", r)
+		}
+	}
 }
 
 func dash(s string) string {
