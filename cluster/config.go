@@ -181,7 +181,7 @@ func (o *UpOptions) Validate() error {
 func validatePortBlocks(broker, controller int, l layout) []error {
 	var errs []error
 	check := func(flag string, base, n int) bool {
-		if base < 1024 || base+n-1 > 65535 {
+		if base < 1024 || base > 65535-(n-1) { // not base+n-1: a huge base would overflow
 			errs = append(errs, fmt.Errorf("%s %d: the %d ports from it must lie within 1024-65535", flag, base, n))
 			return false
 		}

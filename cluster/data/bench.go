@@ -139,7 +139,11 @@ func (o BenchProduceOptions) validate() error {
 	if _, err := compressionCodec(o.Compression); err != nil {
 		problems = append(problems, err)
 	}
-	// franz-go refuses batches outside these bounds when the client is created.
+	// franz-go refuses a linger above a minute, and batches outside these bounds,
+	// when the client is created.
+	if o.Linger > time.Minute {
+		problems = append(problems, fmt.Errorf("linger %s: want at most 1m", o.Linger))
+	}
 	if o.BatchMaxBytes < 512 || o.BatchMaxBytes > 1<<30 {
 		problems = append(problems, fmt.Errorf("batch max bytes %d: want 512 to %d", o.BatchMaxBytes, 1<<30))
 	}

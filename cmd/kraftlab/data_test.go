@@ -62,7 +62,8 @@ func TestDataCommands(t *testing.T) {
 		{name: "consume as json", args: []string{"consume", "kraft-test", "--from-beginning", "-n", "1", "-o", "json"}, wantOut: []string{`"headers":[{"key":"src","value":"test"}]`}},
 		{name: "beginning and offset is a usage error", args: []string{"consume", "kraft-test", "--from-beginning", "--offset", "1"}, wantErr: "not both", wantUsage: true},
 		{name: "smoke", args: []string{"smoke", "--records", "200", "--topic", "smoke-test"}, wantOut: []string{"Smoke test on smoke-test PASSED", "0 lost, 0 duplicated, 0 reordered, 0 corrupted"}},
-		{name: "smoke with too small records is a usage error", args: []string{"smoke", "--record-size", "8"}, wantErr: "record size 8", wantUsage: true},
+		{name: "smoke with too small records is a usage error", args: []string{"smoke", "--record-size", "8"}, wantErr: "--record-size 8: want 44 to 1000000", wantUsage: true},
+		{name: "smoke with the smallest records", args: []string{"smoke", "--records", "20", "--record-size", "44", "--topic", "smoke-small"}, wantOut: []string{"Smoke test on smoke-small PASSED", "20 of 20 records of 44 bytes"}},
 		{name: "delete", args: []string{"topic", "delete", "kraft-test"}, wantOut: []string{"Deleted topic kraft-test"}},
 		{name: "delete a missing topic", args: []string{"topic", "delete", "kraft-test"}, wantErr: `delete topic "kraft-test": topic does not exist`},
 	}

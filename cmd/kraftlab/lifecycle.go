@@ -64,8 +64,9 @@ func addUpFlags(cmd *cobra.Command, o *cluster.UpOptions) {
 	addRuntimeFlags(fs, &o.Runtime)
 }
 
-// checkNodesFlag rejects an explicit --nodes, --controllers or --brokers below 1; 0
-// in UpOptions means "the default, or the existing lab's size".
+// checkNodesFlag rejects an explicit --nodes, --controllers or --brokers below 1,
+// and an explicit port of 0; 0 in UpOptions means "the default, or the existing
+// lab's size".
 func checkNodesFlag(cmd *cobra.Command, o *cluster.UpOptions) error {
 	for _, f := range []struct {
 		flag string
@@ -73,6 +74,14 @@ func checkNodesFlag(cmd *cobra.Command, o *cluster.UpOptions) error {
 	}{{"nodes", o.Nodes}, {"controllers", o.Controllers}, {"brokers", o.Brokers}} {
 		if cmd.Flags().Changed(f.flag) && f.n < 1 {
 			return usagef("--%s %d: want 1 to %d", f.flag, f.n, cluster.MaxNodes)
+		}
+	}
+	for _, f := range []struct {
+		flag string
+		port int
+	}{{"broker-port", o.BrokerPort}, {"controller-port", o.ControllerPort}} {
+		if cmd.Flags().Changed(f.flag) && f.port == 0 {
+			return usagef("--%s 0: want a port from 1024 to 65535", f.flag)
 		}
 	}
 	return nil
@@ -280,6 +289,9 @@ func newDownCommand(g *globals) *cobra.Command {
 		Short: "Stop the lab's nodes (data is kept; --purge removes the lab)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.Timeout < 0 {
+				return usagef("--timeout %s: want more than 0 (0 means the default, 30s)", o.Timeout)
+			}
 			o.Home, o.Name = g.home, g.name
 			res, err := cluster.Down(cmd.Context(), o)
 			if err != nil {
