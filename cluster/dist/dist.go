@@ -216,6 +216,7 @@ type installer struct {
 	source          string
 	mirrors         []string
 	progress        io.Writer
+	progressEvery   time.Duration // how often a long fetch reports; 0 = the default
 
 	findJava func() (string, int, error)
 	verify   func(ctx context.Context, java, libsDir string) (string, error)
