@@ -59,21 +59,101 @@ func readTail(path string, n int64) string {
 	return s
 }
 
-// nodeLogExcerpt is what a user needs to see when node id failed: the tail of its
-// console output (JVM errors land there) and of its server log.
+// Sizes of the excerpt shown when a node fails.
+const (
+	excerptScanLines  = 5000 // how far back the exceptions of the latest start are looked for
+	excerptCauseLines = 40   // at most this many lines of exceptions
+	excerptTailLines  = 15   // and then this many last lines of each file
+)
+
+// nodeLogExcerpt is what a user needs to see when node id failed: the exceptions
+// of its latest start, each message with its whole "Caused by:" chain (the reason,
+// say "Address already in use", is in a message, not in the last lines), then the
+// last lines of its console output (JVM errors land there) and of its server log.
 func (p Paths) nodeLogExcerpt(id int) string {
-	var b strings.Builder
+	var causes strings.Builder
+	var tails strings.Builder
+	seen := make(map[string]bool)
+	shown := 0
 	for _, f := range []string{p.ConsoleLog(id), p.ServerLog(id)} {
-		lines := tailLines(f, 15)
-		if len(lines) == 0 {
-			continue
+		lines := sinceLastStart(tailLines(f, excerptScanLines))
+		var fresh []string
+		for _, l := range exceptionLines(lines) {
+			if !seen[l] && shown < excerptCauseLines {
+				seen[l] = true
+				fresh = append(fresh, l)
+				shown++
+			}
 		}
-		fmt.Fprintf(&b, "\n--- last lines of %s:\n", f)
-		for _, l := range lines {
-			b.WriteString("    " + l + "\n")
+		if len(fresh) > 0 {
+			fmt.Fprintf(&causes, "\n--- errors in %s:\n", f)
+			for _, l := range fresh {
+				causes.WriteString("    " + l + "\n")
+			}
+		}
+		if len(lines) > excerptTailLines {
+			lines = lines[len(lines)-excerptTailLines:]
+		}
+		if len(lines) > 0 {
+			fmt.Fprintf(&tails, "\n--- last lines of %s:\n", f)
+			for _, l := range lines {
+				tails.WriteString("    " + l + "\n")
+			}
 		}
 	}
-	return strings.TrimRight(b.String(), "\n")
+	return strings.TrimRight(causes.String()+tails.String(), "\n")
+}
+
+// startMarkers open the output of one start of a node: kraftlab's line in
+// console.log, and the first line Kafka logs in server.log, which is appended to
+// across restarts.
+var startMarkers = []string{"--- kraftlab: starting node ", "kafka.Log4jController"}
+
+// sinceLastStart drops the lines before the latest start marker, if there is one:
+// an exception of an earlier run is not why this one failed.
+func sinceLastStart(lines []string) []string {
+	for i := len(lines) - 1; i >= 0; i-- {
+		for _, m := range startMarkers {
+			if strings.Contains(lines[i], m) {
+				return lines[i:]
+			}
+		}
+	}
+	return lines
+}
+
+// isStackFrame reports whether line is a frame of a Java stack trace ("\tat ...",
+// "\t... 12 more").
+func isStackFrame(line string) bool {
+	t := strings.TrimLeft(line, " \t")
+	if len(t) == len(line) {
+		return false // frames are indented
+	}
+	return strings.HasPrefix(t, "at ") || strings.HasPrefix(t, "... ") && strings.HasSuffix(t, " more")
+}
+
+// exceptionLines returns the lines that say what went wrong in a log: for each
+// stack trace, its message (from the log line that reported it, if that is the
+// line right before) and the message of every "Caused by:" and "Suppressed:" in
+// it, without the frames.
+func exceptionLines(lines []string) []string {
+	var out []string
+	for i := 0; i < len(lines); i++ {
+		if isStackFrame(lines[i]) || i+1 >= len(lines) || !isStackFrame(lines[i+1]) {
+			continue
+		}
+		// lines[i] ends a message right before its frames; the message may span
+		// lines, back to the log line that reported it or to the previous frame.
+		from := i
+		for from > 0 && i-from < 4 && !isStackFrame(lines[from-1]) {
+			if _, ok := logLineTime(lines[from]); ok {
+				break
+			}
+			from--
+		}
+		out = append(out, lines[from:i+1]...)
+	}
+	return out
 }
 
 // LogsOptions selects what 'kraftlab logs' shows.
