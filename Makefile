@@ -5,6 +5,7 @@ GO  ?= go
 .PHONY: build deps lab lab-down test test-short vet cross fuzz bench clean
 
 build:
+	@echo "Building $(BIN) (the first build also downloads the Go modules it needs; later ones take seconds)"
 	$(GO) build -o $(BIN) ./cmd/kraftlab
 
 # Java 17+ and Maven, installed when missing (Debian/Ubuntu, needs root or sudo).

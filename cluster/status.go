@@ -40,6 +40,9 @@ type Status struct {
 	// Warnings are things worth knowing that are not failures (a quorum that
 	// tolerates no failure, say).
 	Warnings []string `json:"warnings,omitempty"`
+	// OldClients are requests the brokers refused for their version, most often
+	// from clients that need a protocol version Kafka 4.0 removed.
+	OldClients []OldClientRefusal `json:"old_clients,omitempty"`
 }
 
 // Status reports the lab's processes and, if any controller answers, its quorum.
@@ -54,7 +57,7 @@ func (l *Lab) Status(ctx context.Context) (*Status, error) {
 	st := &Status{
 		Name: l.Name(), Dir: l.dir.Path, ClusterID: l.st.ClusterID, KafkaVersion: l.st.KafkaVersion,
 		Layout: l.layout(), QuorumMode: l.spec.Quorum, Bootstrap: l.BootstrapServers(),
-		Tolerates: FailuresTolerated(l.voters()),
+		Tolerates: FailuresTolerated(l.voters()), OldClients: l.OldClientRefusals(),
 	}
 	if w := quorumSizeWarning(l.voters()); w != "" {
 		st.Warnings = append(st.Warnings, w)

@@ -139,7 +139,11 @@ func (o BenchProduceOptions) validate() error {
 	if _, err := compressionCodec(o.Compression); err != nil {
 		problems = append(problems, err)
 	}
-	// franz-go refuses batches outside these bounds when the client is created.
+	// franz-go refuses a linger above a minute, and batches outside these bounds,
+	// when the client is created.
+	if o.Linger > time.Minute {
+		problems = append(problems, fmt.Errorf("linger %s: want at most 1m", o.Linger))
+	}
 	if o.BatchMaxBytes < 512 || o.BatchMaxBytes > 1<<30 {
 		problems = append(problems, fmt.Errorf("batch max bytes %d: want 512 to %d", o.BatchMaxBytes, 1<<30))
 	}
@@ -495,16 +499,7 @@ func benchConsumeEnds(ctx context.Context, brokers []string, topic string) (map[
 	if _, _, err := topicMetadata(ctx, cl, topic); err != nil {
 		return nil, err
 	}
-	offsets, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
-	if err != nil {
-		return nil, fmt.Errorf("list end offsets: %w", err)
-	}
-	if err := offsets.Error(); err != nil {
-		return nil, fmt.Errorf("list end offsets: %w", err)
-	}
-	ends := make(map[int32]int64)
-	offsets.Each(func(o kadm.ListedOffset) { ends[o.Partition] = o.Offset })
-	return ends, nil
+	return listOffsets(ctx, kadm.NewClient(cl), topic, true)
 }
 
 // partitionList names partitions in order: "0, 3, 5".

@@ -92,6 +92,7 @@ func TestBenchErrors(t *testing.T) {
 		{name: "missing topic", opts: BenchProduceOptions{Topic: "nope", Records: 1}, wantErr: "kraftlab topic create nope", wantIs: ErrTopicNotFound},
 		{name: "every bad option at once", opts: BenchProduceOptions{Topic: "a b", Records: -1, Compression: "brotli", RecordSize: MaxRecordSize + 1},
 			wantErr: "4 problems", wantUsage: true},
+		{name: "linger over a minute", opts: BenchProduceOptions{Topic: "empty", Linger: time.Hour}, wantErr: "linger 1h0m0s: want at most 1m", wantUsage: true},
 		{name: "buffer smaller than a record", opts: BenchProduceOptions{Topic: "empty", RecordSize: 2000, MaxBufferedBytes: 1000}, wantErr: "max buffered bytes 1000", wantUsage: true},
 	}
 	for _, tt := range tests {

@@ -127,3 +127,120 @@ func TestConsumeErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestConsumeExitAtEnd(t *testing.T) {
+	tests := []struct {
+		name      string
+		opts      ConsumeOptions
+		produce   int
+		preGroup  int // records a first consume in group g commits
+		want      []string
+		wantAtEnd bool
+	}{
+		{name: "from the beginning reads what is there, then stops", opts: ConsumeOptions{FromBeginning: true}, produce: 5, want: []string{"0", "1", "2", "3", "4"}},
+		{name: "an empty topic ends at once", opts: ConsumeOptions{FromBeginning: true}, produce: 0},
+		{name: "the default start is the end: nothing to read", opts: ConsumeOptions{}, produce: 5, wantAtEnd: true},
+		{name: "from an offset", opts: ConsumeOptions{Offset: offsetPtr(3)}, produce: 5, want: []string{"3", "4"}},
+		{name: "from an offset past the end", opts: ConsumeOptions{Offset: offsetPtr(9)}, produce: 5},
+		{name: "a group resumes from its commits", opts: ConsumeOptions{Group: "g"}, produce: 5, preGroup: 2, want: []string{"2", "3", "4"}},
+		{name: "a group that has read everything", opts: ConsumeOptions{Group: "g"}, produce: 3, preGroup: 3},
+		{name: "a new group starts at the end", opts: ConsumeOptions{Group: "g"}, produce: 3, wantAtEnd: true},
+		{name: "max still stops first", opts: ConsumeOptions{FromBeginning: true, Max: 2}, produce: 5, want: []string{"0", "1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			brokers, _ := fakeCluster(t, 1, kfake.SeedTopics(1, "one"))
+			if tt.produce > 0 {
+				produceLines(t, brokers, "one", tt.produce)
+			}
+			if tt.preGroup > 0 {
+				if _, err := Consume(testContext(t), brokers, ConsumeOptions{Topic: "one", Group: "g", FromBeginning: true, Max: tt.preGroup, IdleTimeout: 2 * time.Second},
+					func(*kgo.Record) error { return nil }); err != nil {
+					t.Fatalf("first consume in group g: %v", err)
+				}
+			}
+			o := tt.opts
+			o.Topic, o.ExitAtEnd = "one", true
+			calls, atEnd := 0, false
+			o.OnStart = func(b bool) { calls++; atEnd = b }
+			var got []string
+			start := time.Now()
+			n, err := Consume(testContext(t), brokers, o, func(r *kgo.Record) error {
+				got = append(got, string(r.Value))
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("Consume: %v", err)
+			}
+			if n != len(got) || strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("Consume = %d records %v, want %v", n, got, tt.want)
+			}
+			if calls != 1 || atEnd != tt.wantAtEnd {
+				t.Errorf("OnStart called %d times with atEnd %v, want once with %v", calls, atEnd, tt.wantAtEnd)
+			}
+			if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("Consume took %s; it should stop at the end by itself", took)
+			}
+		})
+	}
+}
+
+// Records written after the start are not read: the end is the one seen at the
+// start, on every partition.
+func TestConsumeExitAtEndIgnoresNewRecords(t *testing.T) {
+	brokers, _ := fakeCluster(t, 1, kfake.SeedTopics(3, "three"))
+	var in strings.Builder
+	for i := range 30 {
+		fmt.Fprintf(&in, "{\"id\": %d}\n", i)
+	}
+	if _, err := Produce(testContext(t), brokers, ProduceOptions{Topic: "three", Input: strings.NewReader(in.String()), KeyField: "id"}); err != nil {
+		t.Fatal(err)
+	}
+	seen := make(map[string]bool)
+	n, err := Consume(testContext(t), brokers, ConsumeOptions{Topic: "three", FromBeginning: true, ExitAtEnd: true}, func(r *kgo.Record) error {
+		if len(seen) == 0 {
+			produceLines(t, brokers, "three", 20) // values "0".."19": not JSON objects
+		}
+		seen[string(r.Value)] = true
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Consume: %v", err)
+	}
+	if n != 30 || len(seen) != 30 {
+		t.Fatalf("Consume = %d records (%d distinct), want the 30 there at the start", n, len(seen))
+	}
+	for v := range seen {
+		if !strings.HasPrefix(v, "{") {
+			t.Errorf("read %q, written after the start", v)
+		}
+	}
+}
+
+func TestConsumeOnStart(t *testing.T) {
+	brokers, _ := fakeCluster(t, 1, kfake.SeedTopics(1, "one"))
+	produceLines(t, brokers, "one", 2)
+	tests := []struct {
+		name      string
+		opts      ConsumeOptions
+		wantAtEnd bool
+	}{
+		{name: "no group, no start", opts: ConsumeOptions{}, wantAtEnd: true},
+		{name: "from the beginning", opts: ConsumeOptions{FromBeginning: true}},
+		{name: "from an offset", opts: ConsumeOptions{Offset: offsetPtr(0)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := tt.opts
+			o.Topic, o.IdleTimeout = "one", 200*time.Millisecond
+			var got []bool
+			o.OnStart = func(atEnd bool) { got = append(got, atEnd) }
+			if _, err := Consume(testContext(t), brokers, o, func(*kgo.Record) error { return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || got[0] != tt.wantAtEnd {
+				t.Errorf("OnStart calls = %v, want one with atEnd %v", got, tt.wantAtEnd)
+			}
+		})
+	}
+}

@@ -1,6 +1,6 @@
 package data
 
-// This file owns producing: turning input (lines or a JSON array) into records with
+// This file owns producing: turning input (lines or JSON values) into records with
 // keys and headers, the acks/idempotence settings, and the one send loop that both
 // Produce and Smoke use.
 
@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kraftlab/kraftlab/cluster/usage"
 
@@ -28,14 +29,17 @@ const deliveryTimeout = 30 * time.Second
 // ProduceOptions says what Produce sends where.
 type ProduceOptions struct {
 	Topic string
-	// Input is one record per line (blank lines skipped), or, when its first
-	// non-blank character is '[', a JSON array with one record per element (the
-	// element's compact JSON).
-	Input    io.Reader
-	Key      string // the key of every record; empty means none
-	KeyField string // take each record's key from this top-level field of its JSON object
-	Headers  []kgo.RecordHeader
-	Acks     string // "all" (the default, with idempotence), "1" or "0"
+	// Input is JSON when its first non-space byte is '{' or '[': one record per
+	// element of a single array, else one per top-level value (an object, even
+	// pretty-printed, or JSON lines), each as compact JSON. Any other input is
+	// one record per non-blank line.
+	Input io.Reader
+	// InputName names the input in errors ("app.json"); empty means "input".
+	InputName string
+	Key       string // the key of every record; empty means none
+	KeyField  string // take each record's key from this top-level field of its JSON object
+	Headers   []kgo.RecordHeader
+	Acks      string // "all" (the default, with idempotence), "1" or "0"
 }
 
 func (o ProduceOptions) validate() error {
@@ -98,7 +102,11 @@ func Produce(ctx context.Context, brokers []string, o ProduceOptions) (ProduceRe
 	}
 	records, err := readRecords(o)
 	if err != nil {
-		return res, fmt.Errorf("read input: %w", err)
+		name := o.InputName
+		if name == "" {
+			name = "input"
+		}
+		return res, fmt.Errorf("read %s: %w", name, err)
 	}
 	opts, err := producerOptions(o.Acks)
 	if err != nil {
@@ -192,7 +200,7 @@ func sendAll(ctx context.Context, cl *kgo.Client, n int, record func(i int) *kgo
 
 // inputRecord is a record read from input and where it came from, for errors.
 type inputRecord struct {
-	source string // "line 3" or "array element 3"
+	source string // "line 3", "array element 3 (line 4)" or "JSON value 2 (line 9)"
 	record *kgo.Record
 }
 
@@ -229,23 +237,16 @@ type inputValue struct {
 	value  []byte
 }
 
-// splitInput cuts input into record values: the elements of a JSON array, else
-// its non-blank lines.
+// splitInput cuts input into record values. Input whose first non-space byte is
+// '{' or '[' is JSON: a single array gives one record per element, anything else
+// (one object, even pretty-printed; JSON lines; values one after another) one
+// record per top-level value, each as compact JSON. Other input gives one record
+// per non-blank line, as it is.
 func splitInput(in []byte) ([]inputValue, error) {
-	var values []inputValue
-	if trimmed := bytes.TrimSpace(in); bytes.HasPrefix(trimmed, []byte("[")) {
-		var elems []json.RawMessage
-		if err := json.Unmarshal(trimmed, &elems); err != nil {
-			return nil, fmt.Errorf("input starts with '[' but is not one JSON array: %w", err)
-		}
-		for i, e := range elems {
-			var b bytes.Buffer
-			// Compact cannot fail on an element Unmarshal accepted.
-			_ = json.Compact(&b, e)
-			values = append(values, inputValue{source: fmt.Sprintf("array element %d", i+1), value: b.Bytes()})
-		}
-		return values, nil
+	if trimmed := bytes.TrimLeft(in, " \t\r\n"); len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
+		return splitJSON(in)
 	}
+	var values []inputValue
 	for i, line := range strings.Split(string(in), "\n") {
 		line = strings.TrimSuffix(line, "\r")
 		if strings.TrimSpace(line) == "" {
@@ -254,6 +255,94 @@ func splitInput(in []byte) ([]inputValue, error) {
 		values = append(values, inputValue{source: fmt.Sprintf("line %d", i+1), value: []byte(line)})
 	}
 	return values, nil
+}
+
+// jsonValue is one JSON value of the input and where it starts.
+type jsonValue struct {
+	raw   json.RawMessage
+	start int64 // byte offset in the input
+}
+
+// splitJSON reads every top-level JSON value of in. A malformed value is an error
+// that says where, by line and column.
+func splitJSON(in []byte) ([]inputValue, error) {
+	top, err := decodeValues(in)
+	if err != nil {
+		return nil, err
+	}
+	var values []inputValue
+	if len(top) == 1 && top[0].raw[0] == '[' {
+		// Decoding the array's elements again, one by one, keeps their positions.
+		arr := top[0]
+		dec := json.NewDecoder(bytes.NewReader(arr.raw))
+		_, _ = dec.Token() // '[': the array already decoded whole
+		for i := 1; dec.More(); i++ {
+			var e json.RawMessage
+			_ = dec.Decode(&e) // cannot fail on an array that decoded whole
+			start := arr.start + dec.InputOffset() - int64(len(e))
+			values = append(values, inputValue{source: fmt.Sprintf("array element %d (line %d)", i, lineOf(in, start)), value: compactJSON(e)})
+		}
+		return values, nil
+	}
+	for i, v := range top {
+		values = append(values, inputValue{source: fmt.Sprintf("JSON value %d (line %d)", i+1, lineOf(in, v.start)), value: compactJSON(v.raw)})
+	}
+	return values, nil
+}
+
+// decodeValues reads the JSON values of in one after another, as JSON lines or
+// values simply concatenated.
+func decodeValues(in []byte) ([]jsonValue, error) {
+	dec := json.NewDecoder(bytes.NewReader(in))
+	var values []jsonValue
+	for {
+		from := dec.InputOffset()
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
+		if errors.Is(err, io.EOF) {
+			return values, nil
+		}
+		var syntax *json.SyntaxError
+		switch {
+		case errors.As(err, &syntax):
+			// Offset counts the bytes read up to and including the bad one.
+			return nil, fmt.Errorf("%s: %w", position(in, syntax.Offset-1), err)
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return nil, fmt.Errorf("%s: JSON value not complete at the end of the input", position(in, skipSpace(in, from)))
+		case err != nil:
+			return nil, err
+		}
+		values = append(values, jsonValue{raw: raw, start: dec.InputOffset() - int64(len(raw))})
+	}
+}
+
+// skipSpace returns the offset of the first non-space byte of in at or after off.
+func skipSpace(in []byte, off int64) int64 {
+	for off < int64(len(in)) && strings.IndexByte(" \t\r\n", in[off]) >= 0 {
+		off++
+	}
+	return off
+}
+
+// lineOf is the 1-based line of byte offset off in in.
+func lineOf(in []byte, off int64) int {
+	off = min(max(off, 0), int64(len(in)))
+	return bytes.Count(in[:off], []byte("\n")) + 1
+}
+
+// position names byte offset off of in as "line L, column C", the column counted
+// in characters from 1.
+func position(in []byte, off int64) string {
+	off = min(max(off, 0), int64(len(in)))
+	lineStart := bytes.LastIndexByte(in[:off], '\n') + 1
+	return fmt.Sprintf("line %d, column %d", lineOf(in, off), utf8.RuneCount(in[lineStart:off])+1)
+}
+
+// compactJSON is valid JSON without insignificant space.
+func compactJSON(raw []byte) []byte {
+	var b bytes.Buffer
+	_ = json.Compact(&b, raw) // raw came out of a successful Decode
+	return b.Bytes()
 }
 
 // keyFromField returns the value of field in a JSON object: a string as it is,
@@ -274,7 +363,5 @@ func keyFromField(value []byte, field string) ([]byte, error) {
 	if err := json.Unmarshal(raw, &s); err == nil {
 		return []byte(s), nil
 	}
-	var b bytes.Buffer
-	_ = json.Compact(&b, raw) // raw came out of a successful Unmarshal
-	return b.Bytes(), nil
+	return compactJSON(raw), nil
 }

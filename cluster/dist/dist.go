@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/kraftlab/kraftlab/cluster/internal/flock"
+	"github.com/kraftlab/kraftlab/cluster/usage"
 )
 
 // DefaultVersion is the Kafka release used when none is asked for; the one place it
@@ -223,6 +224,7 @@ type installer struct {
 	source          string
 	mirrors         []string
 	progress        io.Writer
+	progressEvery   time.Duration // how often a long fetch reports; 0 = the default
 
 	findJava func() (string, int, error)
 	verify   func(ctx context.Context, java, libsDir string) (string, error)
@@ -294,7 +296,8 @@ func (in *installer) ensure(ctx context.Context) (*Runtime, error) {
 		return in.useKafkaHome(ctx)
 	}
 	if err := ValidateVersion(in.version); err != nil {
-		return nil, err
+		// What was asked for is wrong, not the machine: a usage error.
+		return nil, &usage.Error{Problems: []error{err}}
 	}
 	// Java first: without a usable one nothing can be verified, and finding out
 	// after a 120 MB download would waste the user's time.

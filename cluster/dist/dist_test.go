@@ -3,12 +3,15 @@ package dist
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kraftlab/kraftlab/cluster/usage"
 )
 
 func TestValidateVersion(t *testing.T) {
@@ -333,6 +336,33 @@ func TestRunErrorMessage(t *testing.T) {
 			}
 			if n := strings.Count(msg, "\n"); n > runErrorTailLines {
 				t.Errorf("message has %d output lines, want at most %d", n, runErrorTailLines)
+			}
+		})
+	}
+}
+
+// A malformed version, from a flag or the environment, is the caller's mistake:
+// a usage error, and nothing is fetched.
+func TestEnsureBadVersionIsUsageError(t *testing.T) {
+	tests := []struct {
+		name string
+		o    Options
+		env  map[string]string
+	}{
+		{name: "flag", o: Options{Version: "4.x"}},
+		{name: "environment", env: map[string]string{"KRAFTLAB_KAFKA_VERSION": "latest"}},
+		{name: "before KRaft", o: Options{Version: "2.8.0"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.o.CacheDir = t.TempDir()
+			_, err := testInstaller(t, tt.o, tt.env).ensure(context.Background())
+			var ue *usage.Error
+			if !errors.As(err, &ue) {
+				t.Fatalf("ensure: %v, want a usage error", err)
+			}
+			if got := listDir(t, tt.o.CacheDir); len(got) != 0 {
+				t.Errorf("a bad version left %v in the cache", got)
 			}
 		})
 	}

@@ -1,16 +1,21 @@
 package dist
 
 // This file owns the maven source: resolving a broker's runtime classpath from Maven
-// Central with the user's mvn (and its warm ~/.m2), and turning mvn's failures into
-// messages that say what to do.
+// Central with the user's mvn (and its warm ~/.m2), showing how far it has got, and
+// turning mvn's failures into messages that say what to do.
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
+	"sync"
+	"time"
 )
 
 var errMvnNotFound = errors.New("mvn not found: install Maven (apt-get install maven) or use --source apache / --kafka-home")
@@ -68,9 +73,13 @@ func (in *installer) fetchMaven(ctx context.Context, tmp string) error {
 	if err := os.WriteFile(pom, pomXML(in.version), 0o644); err != nil {
 		return fmt.Errorf("write pom: %w", err)
 	}
-	_, output, err := run(ctx, project, mvn, "-B", "-q", "-f", pom,
+	libs := filepath.Join(tmp, "libs")
+	// Not -q: the "Downloaded from" lines are how the progress is known.
+	prog := newMavenProgress(in.progress, in.progressEvery, fmt.Sprintf("kafka_2.13 %s and its dependencies", in.version), libs)
+	_, output, err := runWatched(ctx, project, prog.observe, mvn, "-B", "-f", pom,
 		"dependency:copy-dependencies", "-DincludeScope=runtime",
-		"-DoutputDirectory="+filepath.Join(tmp, "libs"))
+		"-DoutputDirectory="+libs)
+	prog.stop(err == nil)
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("fetch Kafka %s with mvn: %w", in.version, err)
@@ -136,4 +145,116 @@ func kafkaArtifactMissing(text, version string) bool {
 		}
 	}
 	return false
+}
+
+// mavenProgress follows a running mvn for the user: the files it has downloaded
+// (from its "Downloaded from" lines), the jars copied into libs/ so far, and the
+// time taken. On a terminal one line is rewritten in place every second; anywhere
+// else a line is printed every ten seconds, so logs stay short.
+type mavenProgress struct {
+	w     io.Writer
+	what  string // what is fetched, for the user
+	libs  string
+	tty   bool
+	start time.Time
+	done  chan struct{}
+	wg    sync.WaitGroup
+
+	mu    sync.Mutex
+	files int
+	bytes int64
+}
+
+// progressEvery is how often progress is printed when the installer sets no
+// interval of its own.
+func progressEvery(tty bool) time.Duration {
+	if tty {
+		return time.Second
+	}
+	return 10 * time.Second
+}
+
+func newMavenProgress(w io.Writer, every time.Duration, what, libs string) *mavenProgress {
+	p := &mavenProgress{w: w, what: what, libs: libs, tty: isTerminal(w), start: time.Now(), done: make(chan struct{})}
+	if every <= 0 {
+		every = progressEvery(p.tty)
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-p.done:
+				return
+			case <-t.C:
+				p.print(false)
+			}
+		}
+	}()
+	return p
+}
+
+// downloadedLine is Maven's transfer log line, e.g.
+// "Downloaded from central: https://repo.maven.apache.org/.../x-1.0.jar (1.2 MB at 3.4 MB/s)".
+var downloadedLine = regexp.MustCompile(`Downloaded from [^:]+: \S+ \(([0-9.,]+) (B|kB|KB|MB|GB) at `)
+
+// observe takes one line mvn printed.
+func (p *mavenProgress) observe(line string) {
+	m := downloadedLine.FindStringSubmatch(ansiEscape.ReplaceAllString(line, ""))
+	if m == nil {
+		return
+	}
+	n, err := strconv.ParseFloat(strings.ReplaceAll(m[1], ",", ""), 64)
+	if err != nil {
+		return
+	}
+	// Maven counts in thousands.
+	scale := map[string]float64{"B": 1, "kB": 1e3, "KB": 1e3, "MB": 1e6, "GB": 1e9}[m[2]]
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.files++
+	p.bytes += int64(n * scale)
+}
+
+// stop ends the reports with a last one, which on a terminal ends its line.
+func (p *mavenProgress) stop(ok bool) {
+	close(p.done)
+	p.wg.Wait()
+	if ok || p.tty {
+		p.print(true)
+	}
+}
+
+func (p *mavenProgress) print(final bool) {
+	p.mu.Lock()
+	files, bytes := p.files, p.bytes
+	p.mu.Unlock()
+	jars, _ := filepath.Glob(filepath.Join(p.libs, "*.jar"))
+	line := fmt.Sprintf("  fetching %s: %d files downloaded (%.1f MB), %d jars in place, %s",
+		p.what, files, float64(bytes)/1e6, len(jars), time.Since(p.start).Round(time.Second))
+	if final {
+		line = fmt.Sprintf("  fetched %s: %d files downloaded (%.1f MB), %d jars, in %s",
+			p.what, files, float64(bytes)/1e6, len(jars), time.Since(p.start).Round(100*time.Millisecond))
+	}
+	switch {
+	case p.tty && final:
+		fmt.Fprintf(p.w, "\r\x1b[K%s\n", line)
+	case p.tty:
+		fmt.Fprintf(p.w, "\r\x1b[K%s", line)
+	default:
+		fmt.Fprintln(p.w, line)
+	}
+}
+
+// isTerminal reports whether w is an interactive terminal, where a line can be
+// rewritten in place.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

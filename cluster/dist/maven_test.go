@@ -204,3 +204,63 @@ func TestEnsureMavenReal(t *testing.T) {
 		}
 	})
 }
+
+// fakeMvn writes a stand-in for mvn that prints Maven's transfer lines, with
+// pauses, and copies the "jars" into -DoutputDirectory.
+func fakeMvn(t *testing.T, version string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "mvn")
+	script := `#!/bin/sh
+for a in "$@"; do case "$a" in -DoutputDirectory=*) out="${a#-DoutputDirectory=}";; esac; done
+echo "[INFO] Scanning for projects..."
+echo "Downloading from central: https://repo.maven.apache.org/maven2/org/apache/kafka/kafka_2.13/V/kafka_2.13-V.pom"
+echo "Downloaded from central: https://repo.maven.apache.org/maven2/org/apache/kafka/kafka_2.13/V/kafka_2.13-V.pom (6.6 kB at 30 kB/s)"
+sleep 0.3
+echo "Downloaded from central: https://repo.maven.apache.org/maven2/org/apache/kafka/kafka_2.13/V/kafka_2.13-V.jar (6.9 MB at 9.1 MB/s)"
+printf 'Downloaded from central: https://repo.maven.apache.org/maven2/org/scala-lang/scala-library/2.13.16/scala-library-2.13.16.jar (5,919 kB at 9 MB/s)\n'
+sleep 0.3
+mkdir -p "$out" && touch "$out/kafka_2.13-V.jar" "$out/scala-library-2.13.16.jar"
+echo "[INFO] BUILD SUCCESS"
+`
+	if err := os.WriteFile(path, []byte(strings.ReplaceAll(script, "V", version)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// A fetch with mvn reports what it fetches, files and bytes downloaded, jars in
+// place and the time, while it runs and once at the end.
+func TestEnsureMavenShowsProgress(t *testing.T) {
+	mvn := fakeMvn(t, "4.1.1")
+	var progress bytes.Buffer
+	in := testInstaller(t, Options{Version: "4.1.1", CacheDir: t.TempDir(), Source: SourceMaven, Progress: &progress}, nil)
+	in.lookPath = func(string) (string, error) { return mvn, nil }
+	in.progressEvery = 100 * time.Millisecond
+	rt, err := in.ensure(context.Background())
+	if err != nil {
+		t.Fatalf("ensure: %v\n%s", err, progress.String())
+	}
+	if rt.Origin != OriginMaven {
+		t.Errorf("origin %q", rt.Origin)
+	}
+	out := progress.String()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var during []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "  fetching kafka_2.13 4.1.1 and its dependencies: ") {
+			during = append(during, l)
+		}
+	}
+	if len(during) < 2 {
+		t.Errorf("want progress lines while mvn runs, got:\n%s", out)
+	}
+	if !strings.Contains(out, "  fetching kafka_2.13 4.1.1 and its dependencies: 1 files downloaded (0.0 MB), 0 jars in place, 0s") {
+		t.Errorf("no early progress line with the pom downloaded:\n%s", out)
+	}
+	if !strings.Contains(out, "  fetched kafka_2.13 4.1.1 and its dependencies: 3 files downloaded (12.8 MB), 2 jars, in ") {
+		t.Errorf("no final line with 3 files, 12.8 MB and 2 jars:\n%s", out)
+	}
+	if strings.Contains(out, "\r") || strings.Contains(out, "\x1b") {
+		t.Errorf("progress rewrites lines although the output is no terminal:\n%q", out)
+	}
+}

@@ -39,15 +39,21 @@ func (e *RunError) Unwrap() error { return e.Err }
 // run executes args in dir ("" = current). It returns stdout alone (for commands
 // whose answer is printed there) and everything printed (for error messages).
 func run(ctx context.Context, dir string, args ...string) (stdout, output []byte, err error) {
+	return runWatched(ctx, dir, nil, args...)
+}
+
+// runWatched is run that also hands each line printed to onLine (if not nil) as
+// it comes, to follow a long command.
+func runWatched(ctx context.Context, dir string, onLine func(string), args ...string) (stdout, output []byte, err error) {
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Dir = dir
 	// A JVM's children could keep our pipes open after it is killed on cancel; do
 	// not wait for them forever.
 	cmd.WaitDelay = 5 * time.Second
 	var out bytes.Buffer
-	var all lockedBuffer
-	cmd.Stdout = io.MultiWriter(&out, &all)
-	cmd.Stderr = &all
+	all := &lockedBuffer{onLine: onLine}
+	cmd.Stdout = io.MultiWriter(&out, all)
+	cmd.Stderr = all
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
 			err = ctx.Err()
@@ -58,15 +64,28 @@ func run(ctx context.Context, dir string, args ...string) (stdout, output []byte
 }
 
 // lockedBuffer lets stdout and stderr, copied by separate goroutines, share one
-// buffer and keep their interleaving.
+// buffer and keep their interleaving; onLine, if set, sees each complete line.
 type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	onLine  func(string)
+	partial []byte
 }
 
 func (b *lockedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.onLine != nil {
+		b.partial = append(b.partial, p...)
+		for {
+			i := bytes.IndexByte(b.partial, '\n')
+			if i < 0 {
+				break
+			}
+			b.onLine(string(bytes.TrimRight(b.partial[:i], "\r")))
+			b.partial = b.partial[i+1:]
+		}
+	}
 	return b.buf.Write(p)
 }
 

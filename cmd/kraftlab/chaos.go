@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kraftlab/kraftlab/cluster/chaos"
+	"github.com/kraftlab/kraftlab/cluster/data"
 )
 
 func newChaosCommand(g *globals) *cobra.Command {
@@ -34,6 +35,9 @@ and checks the same (the power-cut case).`,
   kraftlab chaos --nemesis all-kill`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkRange(cmd, "record-size", o.RecordSize, data.MinRecordSize, data.MaxRecordSize); err != nil {
+				return err
+			}
 			o.Progress = cmd.ErrOrStderr()
 			o.Faults, o.Targets = splitList(faults), splitList(targets)
 			lab, err := g.open(cmd)
@@ -63,7 +67,7 @@ and checks the same (the power-cut case).`,
 	fs.StringVar(&o.Nemesis, "nemesis", "", "all-kill: SIGKILL every node at once, then up again")
 	fs.StringVar(&o.Topic, "topic", "chaos", "topic to write; created if missing (replication 3, min ISR 2)")
 	fs.IntVar(&o.Rate, "rate", 500, "records per second")
-	fs.IntVar(&o.RecordSize, "record-size", 256, "bytes per record")
+	fs.IntVar(&o.RecordSize, "record-size", 256, fmt.Sprintf("bytes per record, %d to %d", data.MinRecordSize, data.MaxRecordSize))
 	return cmd
 }
 

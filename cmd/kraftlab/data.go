@@ -53,8 +53,13 @@ func exactArgs(n int) cobra.PositionalArgs {
 // checkCount rejects an explicit flag value outside 1..most. Below 1 the data
 // package would read it as "use the default"; above most it would not fit.
 func checkCount(cmd *cobra.Command, flag string, v, most int) error {
-	if cmd.Flags().Changed(flag) && (v < 1 || v > most) {
-		return usagef("--%s %d: want 1 to %d", flag, v, most)
+	return checkRange(cmd, flag, v, 1, most)
+}
+
+// checkRange rejects an explicit flag value outside least..most.
+func checkRange(cmd *cobra.Command, flag string, v, least, most int) error {
+	if cmd.Flags().Changed(flag) && (v < least || v > most) {
+		return usagef("--%s %d: want %d to %d", flag, v, least, most)
 	}
 	return nil
 }

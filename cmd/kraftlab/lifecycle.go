@@ -324,6 +324,12 @@ func printStatus(w io.Writer, st *cluster.Status) {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.ID, strings.Join(n.Roles, ","), n.State, pid, dash(n.BrokerAddr), dash(n.ControllerAddr), role, lag)
 	}
 	tw.Flush()
+	if len(st.OldClients) > 0 {
+		fmt.Fprintf(w, "\nRequests refused for their version (clients too old for Kafka %s?):\n", st.KafkaVersion)
+		for _, r := range st.OldClients {
+			fmt.Fprintf(w, "  %s\n", r)
+		}
+	}
 }
 
 // newTable is the one table writer: columns sized to their widest cell.
@@ -342,9 +348,16 @@ func newLogsCommand(g *globals) *cobra.Command {
 	var o cluster.LogsOptions
 	cmd := &cobra.Command{
 		Use:   "logs [NODE]",
-		Short: "Show a node's server log, or all nodes' interleaved",
-		Args:  cobra.MaximumNArgs(1),
+		Short: "Show a node's server log, or all nodes' interleaved by time",
+		Long: `logs prints the last lines of a node's server log, or with no NODE those of every
+node, interleaved by each line's timestamp and prefixed with the node; lines without
+one (a stack trace) stay with the line before them. -f keeps following, merging new
+lines of all nodes in time order as they arrive.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.Lines < 0 {
+				return usagef("--lines %d: want 0 or more", o.Lines)
+			}
 			if len(args) == 1 {
 				if _, err := fmt.Sscanf(args[0], "%d", &o.Node); err != nil || o.Node < 1 || fmt.Sprint(o.Node) != args[0] {
 					return usagef("NODE %q: want a node id such as 1", args[0])
@@ -358,7 +371,7 @@ func newLogsCommand(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&o.Follow, "follow", "f", false, "keep printing new lines (Ctrl-C stops)")
-	cmd.Flags().IntVarP(&o.Lines, "lines", "n", 50, "lines to show from the end of each log")
+	cmd.Flags().IntVarP(&o.Lines, "lines", "n", 50, "lines to show from the end of each log (0: none, with -f only new ones)")
 	return cmd
 }
 
@@ -369,6 +382,9 @@ func newDownCommand(g *globals) *cobra.Command {
 		Short: "Stop the lab's nodes (data is kept; --purge removes the lab)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.Timeout < 0 {
+				return usagef("--timeout %s: want more than 0 (0 means the default, 30s)", o.Timeout)
+			}
 			res, err := cluster.Down(cmd.Context(), g.config(cmd), g.name, o)
 			if err != nil {
 				return err

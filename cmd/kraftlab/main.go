@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -155,7 +156,48 @@ KRaft cluster (no ZooKeeper, no Docker) with one command, ready when it says so.
 		newChaosCommand(g),
 	)
 	addDataCommands(root, g)
+	var walk func(*cobra.Command)
+	walk = func(cmd *cobra.Command) {
+		for _, sub := range cmd.Commands() {
+			walk(sub)
+		}
+		usageArgs(cmd)
+	}
+	walk(root)
 	return root
+}
+
+// usageArgs makes every command's argument check, and an unknown command, a
+// usage error (exit 2), as a bad flag already is.
+func usageArgs(cmd *cobra.Command) {
+	if !cmd.Runnable() && cmd.HasSubCommands() {
+		// A command group: alone it shows its help; anything after it that is no
+		// subcommand is a mistake (cobra would show the help and exit 0).
+		cmd.Args = cobra.ArbitraryArgs
+		cmd.RunE = func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return c.Help()
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+			if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += fmt.Sprintf("; did you mean %s?", strings.Join(s, " or "))
+			}
+			return usagef("%s (see '%s --help')", msg, c.CommandPath())
+		}
+		return
+	}
+	if check := cmd.Args; check != nil {
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			if err := check(c, args); err != nil {
+				var ue usageError
+				if errors.As(err, &ue) {
+					return err
+				}
+				return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
+			}
+			return nil
+		}
+	}
 }
 
 func envOr(key, def string) string {

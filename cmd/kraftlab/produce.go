@@ -19,7 +19,18 @@ func newProduceCommand(g *globals) *cobra.Command {
 	var headers []string
 	cmd := &cobra.Command{
 		Use:   "produce TOPIC",
-		Short: "Send records from a file or stdin: one per line, or one per element of a JSON array",
+		Short: "Send records from a file or stdin: one per JSON value or array element, else one per line",
+		Long: `produce reads every record first, then sends them (acks=all with idempotence by
+default). What a record is depends on the input's first non-space character:
+
+  [     a JSON array: one record per element (one array only; several arrays in a
+        row are one record each)
+  {     JSON: one record per top-level value, so one object is one record even
+        when pretty-printed over many lines, and JSON lines are one record per line
+  else  text: one record per non-blank line, sent as it is
+
+JSON records are sent as compact JSON. Malformed JSON sends nothing and the error
+names the file, line and column of the problem.`,
 		Example: `  kraftlab produce kraft-test --file examples/app.json --key-field id
   echo hello | kraftlab produce kraft-test --key greeting --header source=shell`,
 		Args: exactArgs(1),
@@ -32,14 +43,14 @@ func newProduceCommand(g *globals) *cobra.Command {
 				}
 				o.Headers = append(o.Headers, kgo.RecordHeader{Key: k, Value: []byte(v)})
 			}
-			o.Input = cmd.InOrStdin()
+			o.Input, o.InputName = cmd.InOrStdin(), "stdin"
 			if file != "" && file != "-" {
 				f, err := os.Open(file)
 				if err != nil {
 					return err
 				}
 				defer f.Close()
-				o.Input = f
+				o.Input, o.InputName = f, file
 			} else if isTerminal(o.Input) {
 				fmt.Fprintln(cmd.ErrOrStderr(), "Reading records from the terminal, one per line; end with Ctrl-D")
 			}

@@ -31,15 +31,15 @@ It prints records/s, MB/s and produce latency; any discrepancy exits non-zero.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, c := range []struct {
-				flag    string
-				v, most int
+				flag           string
+				v, least, most int
 			}{
-				{"records", o.Records, math.MaxInt32},
-				{"record-size", o.RecordSize, data.MaxRecordSize},
-				{"partitions", partitions, math.MaxInt32},
-				{"replication-factor", replication, math.MaxInt16},
+				{"records", o.Records, 1, math.MaxInt32},
+				{"record-size", o.RecordSize, data.MinRecordSize, data.MaxRecordSize},
+				{"partitions", partitions, 1, math.MaxInt32},
+				{"replication-factor", replication, 1, math.MaxInt16},
 			} {
-				if err := checkCount(cmd, c.flag, c.v, c.most); err != nil {
+				if err := checkRange(cmd, c.flag, c.v, c.least, c.most); err != nil {
 					return err
 				}
 			}
@@ -57,7 +57,7 @@ It prints records/s, MB/s and produce latency; any discrepancy exits non-zero.`,
 	fs := cmd.Flags()
 	fs.StringVar(&o.Topic, "topic", data.DefaultSmokeTopic, "topic to use; created if missing")
 	fs.IntVar(&o.Records, "records", data.DefaultSmokeRecords, "records to produce")
-	fs.IntVar(&o.RecordSize, "record-size", data.DefaultSmokeRecordSize, fmt.Sprintf("bytes per record, %d to %d", data.MinRecordSize, data.MaxRecordSize))
+	fs.IntVar(&o.RecordSize, "record-size", data.DefaultSmokeRecordSize, fmt.Sprintf("bytes per record, %d (the check header alone) to %d", data.MinRecordSize, data.MaxRecordSize))
 	fs.IntVarP(&partitions, "partitions", "p", data.DefaultPartitions, "partitions of a topic smoke creates")
 	fs.IntVarP(&replication, "replication-factor", "r", 0, "replication of a topic smoke creates (default min(3, brokers))")
 	addBrokersFlag(fs, &brokers)

@@ -85,6 +85,11 @@ func (f *specFlags) spec(cmd *cobra.Command, g *globals, withEnv bool) (cluster.
 			return s, nil, usagef("--%s %d: want 1 to %d", flag, map[string]int{"nodes": f.nodes, "controllers": f.controllers, "brokers": f.brkrs}[flag], cluster.MaxNodes)
 		}
 	}
+	for flag, port := range map[string]int{"broker-port": f.brokerPort, "controller-port": f.controllerPort} {
+		if changed(flag) && (port < 1024 || port > 65535) {
+			return s, nil, usagef("--%s %d: want a port from 1024 to 65535", flag, port)
+		}
+	}
 	if changed("nodes") && (changed("controllers") || changed("brokers")) {
 		return s, nil, usagef("--nodes %d with --controllers/--brokers: choose combined nodes (--nodes N) or isolated roles (--controllers C --brokers B), not both", f.nodes)
 	}
