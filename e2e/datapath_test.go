@@ -14,7 +14,7 @@ import (
 // the example JSON file, read it back byte for byte, a 20,000-record smoke check,
 // and the admin errors a user can act on.
 func checkDataPath(t *testing.T, l *lab) {
-	l.must("topic", "create", "kraft-test", "--partitions", "3", "--replication-factor", "3")
+	l.must("topic", "create", "kraft-test", "--partitions", "3", "--replication-factor", "3", "--if-not-exists")
 
 	var topic struct {
 		ReplicationFactor int `json:"replication_factor"`

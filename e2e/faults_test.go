@@ -38,7 +38,23 @@ func checkFaults(t *testing.T, l *lab) {
 	if got := nodeState(2); got != "paused" {
 		t.Errorf("after pause, node 2 is %s", got)
 	}
+	// Chaos on a lab with a paused node says so up front.
+	if r := l.kraftlab("chaos", "--count", "1"); r.code == 0 || !strings.Contains(r.stderr, "are paused") || !strings.Contains(r.stderr, "node resume") {
+		t.Errorf("chaos with node 2 paused: %s", r)
+	}
 	l.must("node", "resume", "2")
+
+	// With two of three voters killed the quorum has no leader, and kraftlab says
+	// so instead of a raw protocol error.
+	l.must("node", "kill", "1")
+	l.must("node", "kill", "2")
+	if r := l.kraftlab("node", "kill", "controller"); r.code == 0 || !strings.Contains(r.stderr, "has no leader") || strings.Contains(r.stderr, "NOT_LEADER") {
+		t.Errorf("node kill controller without a quorum: %s", r)
+	}
+	if r := l.must("status"); !strings.Contains(r.stdout, "has no leader") {
+		t.Errorf("status without a quorum does not say so: %s", r.stdout)
+	}
+	l.must("up")
 	l.must("node", "restart", "leader:kraft-test/0")
 	l.status(t)
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ type upJSON struct {
 	Bootstrap      []string `json:"bootstrap_servers"`
 	Created        bool     `json:"created"`
 	AlreadyRunning bool     `json:"already_running"`
+	Topics         []string `json:"topics_created"`
 }
 
 type statusJSON struct {
@@ -35,13 +37,19 @@ type statusJSON struct {
 	} `json:"quorum"`
 }
 
-// The lifecycle of issue 2 on one 3-node lab: up, status, a record written, down
-// (no process left), up again (same cluster id, record still there), down --purge.
+// The lifecycle on one 3-node lab made from examples/labs/combined-3.yaml (its
+// ports, name and heap overridden by flags): up, status, a record written, down
+// (no process left), up again (same cluster id, record still there), the spec
+// round trip (spec, purge, up -f of it: the same render), down --purge.
 func TestLifecycleThreeNodes(t *testing.T) {
 	l := newLab(t, 3)
 
 	var up upJSON
-	decodeJSON(t, l.up(3, "-o", "json").stdout, &up)
+	decodeJSON(t, l.must("up", "-f", "../examples/labs/combined-3.yaml", "--heap", "384M",
+		"--broker-port", itoa(l.brokerBase), "--controller-port", itoa(l.controllerBase), "-o", "json").stdout, &up)
+	if !slices.Equal(up.Topics, []string{"kraft-test"}) {
+		t.Errorf("up created topics %v, want the spec's kraft-test", up.Topics)
+	}
 	if !up.Created || len(up.ClusterID) != 22 || strings.Join(up.Bootstrap, ",") != strings.Join(l.bootstrap(3), ",") {
 		t.Fatalf("unexpected up result: %+v", up)
 	}
@@ -112,6 +120,14 @@ func TestLifecycleThreeNodes(t *testing.T) {
 		t.Errorf("up --nodes 1 on a 3-node lab: %s", r)
 	}
 
+	// The spec round-trips: up -f of what 'spec' prints makes a lab that renders
+	// the same.
+	specFile := filepath.Join(t.TempDir(), "lab.yaml")
+	if err := os.WriteFile(specFile, []byte(l.must("spec").stdout), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rendered := l.must("render").stdout
+
 	// A node dir deleted by hand: up refuses (no silent reformat) and says how to recover.
 	l.must("down")
 	if err := os.RemoveAll(filepath.Join(l.dir(), "node2", "data")); err != nil {
@@ -131,6 +147,12 @@ func TestLifecycleThreeNodes(t *testing.T) {
 	if pids := l.javaPIDs(); len(pids) != 0 {
 		t.Errorf("java processes remain after down --purge: %v", pids)
 	}
+
+	l.must("up", "-f", specFile)
+	if again := l.must("render").stdout; again != rendered {
+		t.Errorf("up -f of the lab's spec renders another lab:\n--- before\n%s\n--- after\n%s", rendered, again)
+	}
+	l.must("down", "--purge")
 }
 
 func TestSingleNode(t *testing.T) {
