@@ -14,7 +14,7 @@ deps:
 
 # The main job: a 3-node KRaft lab up, topic kraft-test created, smoke check passed.
 lab: deps build
-	$(BIN) up --nodes 3
+	$(BIN) up --nodes 3 --no-hints
 	$(BIN) topic create kraft-test --if-not-exists
 	$(BIN) smoke --topic kraft-test
 

@@ -51,6 +51,10 @@ It prints records/s, MB/s and produce latency; any discrepancy exits non-zero.`,
 			o.ExpectBrokers, o.Progress = t.ExpectBrokers, cmd.ErrOrStderr()
 			rep, err := data.Smoke(cmd.Context(), t.Brokers, o)
 			printErr := printSmoke(cmd.OutOrStdout(), g, rep)
+			if err == nil && printErr == nil && rep.Passed && t.ExpectBrokers > 0 && g.output == "text" {
+				// What a user who just saw the lab work may want next.
+				printHints(cmd.OutOrStdout(), g, []string{"status", "logs -f", "chaos --duration 30s", "down"})
+			}
 			return errors.Join(err, printErr)
 		},
 	}
