@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -45,8 +46,9 @@ func archivePath(rt *dist.Runtime, name string) string {
 	return f
 }
 
-// Install finds or installs the runtime (dist.Ensure) and builds its class-data
-// archives if it has none yet.
+// Install finds or installs the runtime (dist.Ensure) and learns what only running
+// it tells: its class-data archives and the names of the broker properties it knows,
+// each once per runtime.
 func Install(ctx context.Context, o dist.Options) (*dist.Runtime, error) {
 	rt, err := dist.Ensure(ctx, o)
 	if err != nil {
@@ -56,98 +58,134 @@ func Install(ctx context.Context, o dist.Options) (*dist.Runtime, error) {
 	if progress == nil {
 		progress = io.Discard
 	}
-	if err := ensureClassArchives(ctx, rt, progress); err != nil {
+	if err := ensureRuntimeFacts(ctx, rt, namesFile(o, rt.Version), progress); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		// Only start-up speed is at stake: say so and go on without.
-		fmt.Fprintf(progress, "note: no class-data archive for Kafka %s (nodes start a little slower): %v\n", rt.Version, err)
+		// Only start-up speed and the property-name check are at stake: say so and go on.
+		fmt.Fprintf(progress, "note: could not learn from a throwaway Kafka %s broker (nodes start a little slower, property names go unchecked): %v\n", rt.Version, err)
 	}
 	return rt, nil
 }
 
-// ensureClassArchives builds storage.jsa and server.jsa in a cached runtime that
-// lacks them. A --kafka-home is the user's own directory and is left untouched.
-func ensureClassArchives(ctx context.Context, rt *dist.Runtime, progress io.Writer) error {
-	if rt.Origin == dist.OriginKafkaHome || rt.JavaMajor < cdsMinJava {
+// namesFile is where the property names a release knows are kept: in the runtime
+// cache, whatever the runtime came from (a Kafka home is the user's and is never
+// written to).
+func namesFile(o dist.Options, version string) string {
+	cache := o.CacheDir
+	if cache == "" {
+		cache, _ = dist.DefaultCacheDir()
+	}
+	return filepath.Join(cache, "config-names", "kafka-"+version+".txt")
+}
+
+// wantArchives reports whether rt should get class-data archives it lacks: a cached
+// runtime on a JDK that can record them.
+func wantArchives(rt *dist.Runtime) bool {
+	return rt.Origin != dist.OriginKafkaHome && rt.JavaMajor >= cdsMinJava &&
+		(archivePath(rt, serverArchive) == "" || archivePath(rt, storageArchive) == "")
+}
+
+// ensureRuntimeFacts runs one throwaway broker if the runtime lacks its archives or
+// its list of property names, and keeps what it learned.
+func ensureRuntimeFacts(ctx context.Context, rt *dist.Runtime, names string, progress io.Writer) error {
+	if !wantArchives(rt) && fileExists(names) {
 		return nil
 	}
-	if archivePath(rt, serverArchive) != "" && archivePath(rt, storageArchive) != "" {
-		return nil
-	}
-	dir := filepath.Join(rt.Dir, cdsDir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(names), 0o755); err != nil {
 		return err
 	}
-	// Two commands installing at once: the second waits, then finds the archives.
-	lock, err := flock.Wait(ctx, filepath.Join(dir, ".lock"), 200*time.Millisecond)
+	// Two commands installing at once: the second waits, then finds what the first
+	// learned.
+	lock, err := flock.Wait(ctx, names+".lock", 200*time.Millisecond)
 	if err != nil {
 		return err
 	}
 	defer lock.Unlock()
-	if archivePath(rt, serverArchive) != "" && archivePath(rt, storageArchive) != "" {
+	archives := wantArchives(rt)
+	if !archives && fileExists(names) {
 		return nil
 	}
-	fmt.Fprintf(progress, "Building class-data archives for Kafka %s (once per runtime)...\n", rt.Version)
-	tmp, err := os.MkdirTemp(dir, "build-")
+	what := "the broker property names"
+	if archives {
+		what = "class-data archives and " + what
+	}
+	fmt.Fprintf(progress, "Learning %s of Kafka %s from a throwaway broker (once per runtime)...\n", what, rt.Version)
+	tmp, err := os.MkdirTemp(filepath.Dir(names), "build-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	if err := recordClassArchives(ctx, rt, tmp); err != nil {
-		return err
-	}
-	for _, name := range []string{storageArchive, serverArchive} {
-		if err := os.Rename(filepath.Join(tmp, name), filepath.Join(dir, name)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// recordClassArchives formats and starts a throwaway single-node cluster in tmp,
-// with -XX:ArchiveClassesAtExit on both JVMs; the broker is stopped with SIGTERM once
-// it serves, and writes its archive as it exits.
-func recordClassArchives(ctx context.Context, rt *dist.Runtime, tmp string) error {
-	ports, err := freePorts(2)
+	known, err := runThrowaway(ctx, rt, tmp, archives)
 	if err != nil {
 		return err
+	}
+	if archives {
+		dir := filepath.Join(rt.Dir, cdsDir)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		for _, name := range []string{storageArchive, serverArchive} {
+			if err := os.Rename(filepath.Join(tmp, name), filepath.Join(dir, name)); err != nil {
+				return err
+			}
+		}
+	}
+	return labdir.WriteFile(names, []byte(strings.Join(known, "\n")+"\n"), 0o644)
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// runThrowaway formats and starts a single-node cluster in tmp, asks it for every
+// broker property it knows (DescribeConfigs), and stops it with SIGTERM. With
+// record, both JVMs run under -XX:ArchiveClassesAtExit and leave their class-data
+// archives in tmp as they exit.
+func runThrowaway(ctx context.Context, rt *dist.Runtime, tmp string, record bool) ([]string, error) {
+	ports, err := freePorts(2)
+	if err != nil {
+		return nil, err
 	}
 	d := labdir.Dir{Path: tmp}
 	n := render.Node{ID: 1, Roles: []string{"broker", "controller"}, Host: DefaultBind, BrokerPort: ports[0], ControllerPort: ports[1]}
-	rl := render.Lab{Name: "cds", Dir: d, Nodes: []render.Node{n}}
+	rl := render.Lab{Name: "throwaway", Dir: d, Nodes: []render.Node{n}}
 	_, body, err := render.Log4jConfig(rt.Major())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := os.WriteFile(render.Log4jPath(d, rt.Major()), body, 0o600); err != nil {
-		return err
+		return nil, err
 	}
 	props, err := render.Properties(rl, n)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, dir := range []string{d.NodeDir(1), d.DataDir(1), d.LogsDir(1)} {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if err := os.WriteFile(d.PropertiesFile(1), props, 0o600); err != nil {
-		return err
+		return nil, err
 	}
 	id, err := NewClusterID()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	record := func(args []string, name string) []string {
+	recording := func(args []string, name string) []string {
+		if !record {
+			return args
+		}
 		return append([]string{args[0], "-XX:ArchiveClassesAtExit=" + filepath.Join(tmp, name)}, args[1:]...)
 	}
-	if err := dist.Run(ctx, record(render.FormatCommand(rt, d, id, 1, nil, ""), storageArchive)...); err != nil {
-		return fmt.Errorf("format: %w", err)
+	if err := dist.Run(ctx, recording(render.FormatCommand(rt, d, id, 1, nil, ""), storageArchive)...); err != nil {
+		return nil, fmt.Errorf("format: %w", err)
 	}
-	node, err := startProcess(1, record(render.ServerCommand(rt, d, "256M", 1, ""), serverArchive), d.ConsoleLog(1))
+	node, err := startProcess(1, recording(render.ServerCommand(rt, d, "256M", 1, archivePath(rt, serverArchive)), serverArchive), d.ConsoleLog(1))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// Whatever happens below, the throwaway broker does not outlive this function;
 	// it is signalled only while this process has not reaped it, so its pid cannot
@@ -160,7 +198,7 @@ func recordClassArchives(ctx context.Context, rt *dist.Runtime, tmp string) erro
 	}()
 	ac, err := kraft.Dial([]string{n.BrokerAddr()})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer ac.Close()
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
@@ -173,22 +211,42 @@ func recordClassArchives(ctx context.Context, rt *dist.Runtime, tmp string) erro
 		return err == nil, "", err
 	})
 	if err != nil {
-		return fmt.Errorf("throwaway broker: %w", err)
+		return nil, fmt.Errorf("throwaway broker: %w", err)
+	}
+	known, err := ac.BrokerConfigNames(wctx, 0, n.ID)
+	if err != nil {
+		return nil, fmt.Errorf("throwaway broker's property names: %w", err)
 	}
 	if err := syscall.Kill(node.PID, syscall.SIGTERM); err != nil {
-		return err
+		return nil, err
 	}
 	select {
 	case <-node.exited:
 	case <-wctx.Done():
-		return errors.New("throwaway broker did not exit after SIGTERM")
+		return nil, errors.New("throwaway broker did not exit after SIGTERM")
 	}
-	for _, name := range []string{storageArchive, serverArchive} {
-		if _, err := os.Stat(filepath.Join(tmp, name)); err != nil {
-			return fmt.Errorf("%s was not written", name)
+	if record {
+		for _, name := range []string{storageArchive, serverArchive} {
+			if _, err := os.Stat(filepath.Join(tmp, name)); err != nil {
+				return nil, fmt.Errorf("%s was not written", name)
+			}
 		}
 	}
-	return nil
+	return known, nil
+}
+
+// knownPropertyNames reads the property names the throwaway broker of a release
+// reported; nil when they are not known (the release was never run to learn them).
+func knownPropertyNames(o dist.Options, version string) map[string]bool {
+	b, err := os.ReadFile(namesFile(o, version))
+	if err != nil {
+		return nil
+	}
+	names := map[string]bool{}
+	for _, n := range strings.Fields(string(b)) {
+		names[n] = true
+	}
+	return names
 }
 
 // freePorts reserves n loopback ports just long enough to learn their numbers.

@@ -99,6 +99,7 @@ type Lab struct {
 	cfg  Config
 	dir  labdir.Dir
 	spec Spec          // defaulted
+	src  *SpecSource   // where a new lab's spec came from, for its problems; nil = field paths
 	st   *labdir.State // nil until the lab has been formatted
 	// stErr is why the state file could not be read, if it could not: only a purge
 	// goes on regardless.
@@ -146,7 +147,7 @@ func newLab(cfg Config, asked Spec, src *SpecSource) (*Lab, error) {
 	err = l.load()
 	switch {
 	case errors.Is(err, ErrNoLab):
-		l.spec = spec
+		l.spec, l.src = spec, src
 		return l, nil
 	case err != nil:
 		return nil, err
@@ -155,7 +156,7 @@ func newLab(cfg Config, asked Spec, src *SpecSource) (*Lab, error) {
 	case l.st == nil:
 		// Created by a first 'up' that was interrupted before anything was formatted:
 		// the directory is ours, and the lab is still to be made.
-		l.spec = spec
+		l.spec, l.src = spec, src
 		return l, nil
 	}
 	if diffs := asked.differences(l.spec); len(diffs) > 0 {
@@ -236,6 +237,16 @@ func legacySpec(st *labdir.State) Spec {
 	s = s.Default()
 	s.Nodes = compactNodes(s, st)
 	return s
+}
+
+// checkPropertyNames refuses the property names of a new lab's spec that its
+// Kafka release does not know, pointing at the file line or flag that gave each.
+func (l *Lab) checkPropertyNames() error {
+	known := knownPropertyNames(l.cfg.Runtime, l.spec.Kafka.Version)
+	if known == nil {
+		fmt.Fprintf(l.cfg.progress(), "note: the property names Kafka %s knows are not known to kraftlab, so they go unchecked\n", l.spec.Kafka.Version)
+	}
+	return l.src.explain(l.spec.unknownProperties(known, l.spec.Kafka.Version))
 }
 
 // checkConsistent is nil when the spec's nodes are the state's.

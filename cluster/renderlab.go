@@ -48,6 +48,10 @@ func (l *Lab) Render(ctx context.Context) (*Rendered, error) {
 	var err error
 	if l.st == nil {
 		rt, err = l.installRuntime(ctx, l.spec.Kafka.Version, l.spec.Kafka.Home)
+		if err == nil {
+			view.spec.Kafka.Version = rt.Version
+			err = view.checkPropertyNames()
+		}
 	} else {
 		rt, err = l.installRuntime(ctx, l.st.KafkaVersion, l.kafkaHomeOf(l.st.RuntimeDir))
 	}

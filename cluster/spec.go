@@ -17,6 +17,7 @@ import (
 
 	"github.com/kraftlab/kraftlab/cluster/dist"
 	"github.com/kraftlab/kraftlab/cluster/internal/render"
+	"github.com/kraftlab/kraftlab/cluster/internal/strictyaml"
 )
 
 // Spec is a lab: its name, Kafka release, topology, ports, JVM and broker
@@ -45,6 +46,9 @@ type Spec struct {
 	// NodeProperties are broker properties for one node, by node id (what --set
 	// ID:key=value does); they win over Properties.
 	NodeProperties map[int]map[string]string `yaml:"nodeProperties,omitempty" json:"nodeProperties,omitempty" doc:"Broker properties for one node, by node id (--set ID:key=value)."`
+	// PluginProperties are property names (or prefixes ending in '.') Kafka's own
+	// list does not know, a plugin's, passed through unchecked.
+	PluginProperties []string `yaml:"pluginProperties,omitempty" json:"pluginProperties,omitempty" doc:"Property names (or prefixes ending in '.') that Kafka's own list does not know, e.g. a plugin's; passed through unchecked (--plugin-property)."`
 	// Topics are created, if missing, once the lab is ready.
 	Topics []TopicSpec `yaml:"topics,omitempty" json:"topics,omitempty" doc:"Topics created, if missing, once the lab is ready."`
 }
@@ -166,6 +170,7 @@ func (s Spec) clone() Spec {
 			out.NodeProperties[id] = maps.Clone(p)
 		}
 	}
+	out.PluginProperties = slices.Clone(s.PluginProperties)
 	out.Topics = slices.Clone(s.Topics)
 	for i, t := range out.Topics {
 		out.Topics[i].Configs = maps.Clone(t.Configs)
@@ -456,3 +461,45 @@ func validateTopics(topics []TopicSpec, nodes []NodeSpec) []*FieldError {
 }
 
 func sortedKeys[V any](m map[int]V) []int { return slices.Sorted(maps.Keys(m)) }
+
+// unknownProperties lists the spec's property names that known (every broker
+// property the lab's release reports) lacks, with the closest known names; names
+// the spec declares a plugin's pass, and so do per-listener settings
+// (listener.name.<listener>.<property>), which Kafka does not list by name.
+func (s Spec) unknownProperties(known map[string]bool, version string) []*FieldError {
+	if known == nil {
+		return nil
+	}
+	var names []string
+	for name := range known {
+		names = append(names, name)
+	}
+	var errs []*FieldError
+	check := func(path string, props map[string]string) {
+		for _, k := range slices.Sorted(maps.Keys(props)) {
+			if known[k] || strings.HasPrefix(k, "listener.name.") || s.isPluginProperty(k) {
+				continue
+			}
+			msg := fmt.Sprintf("%s is not a broker property Kafka %s knows", k, version)
+			if close := strictyaml.Closest(k, names, 3); len(close) > 0 {
+				msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(close[:min(3, len(close))], " or "))
+			}
+			msg += "; a plugin's own property passes with --plugin-property " + k + " (spec: pluginProperties)"
+			errs = append(errs, &FieldError{Path: fmt.Sprintf("%s[%q]", path, k), Msg: msg})
+		}
+	}
+	check("properties", s.Properties)
+	for _, id := range sortedKeys(s.NodeProperties) {
+		check(fmt.Sprintf("nodeProperties[%d]", id), s.NodeProperties[id])
+	}
+	return errs
+}
+
+func (s Spec) isPluginProperty(name string) bool {
+	for _, p := range s.PluginProperties {
+		if p == name || (strings.HasSuffix(p, ".") && strings.HasPrefix(name, p)) {
+			return true
+		}
+	}
+	return false
+}

@@ -298,3 +298,30 @@ func TestCompactNodes(t *testing.T) {
 		t.Errorf("a controller added after a broker must be listed: %+v", got)
 	}
 }
+
+func TestUnknownProperties(t *testing.T) {
+	known := map[string]bool{"num.partitions": true, "num.io.threads": true, "log.retention.ms": true, "log.retention.hours": true}
+	spec := Spec{
+		Properties:       map[string]string{"num.partitons": "5", "num.partitions": "3", "my.plugin.url": "x", "listener.name.plaintext.ssl.client.auth": "none", "exact.plugin": "y"},
+		NodeProperties:   map[int]map[string]string{2: {"log.retention.mss": "1"}},
+		PluginProperties: []string{"my.plugin.", "exact.plugin"},
+	}
+	got := fmt.Sprint(spec.unknownProperties(known, "4.1.1"))
+	for _, w := range []string{
+		`properties["num.partitons"]: num.partitons is not a broker property Kafka 4.1.1 knows (did you mean num.partitions`,
+		"--plugin-property num.partitons",
+		`nodeProperties[2]["log.retention.mss"]`, "did you mean log.retention.ms",
+	} {
+		if !strings.Contains(got, w) {
+			t.Errorf("%s does not mention %q", got, w)
+		}
+	}
+	for _, ok := range []string{"my.plugin.url", "exact.plugin", "listener.name"} {
+		if strings.Contains(got, ok) {
+			t.Errorf("%s refuses %s, which the spec allows", got, ok)
+		}
+	}
+	if errs := spec.unknownProperties(nil, "4.1.1"); errs != nil {
+		t.Errorf("without a list of names nothing can be refused: %v", errs)
+	}
+}

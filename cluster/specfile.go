@@ -182,6 +182,7 @@ func (s Spec) differences(lab Spec) []string {
 	diff("ports.auto", s.Ports.Auto, lab.Ports.Auto)
 	diff("bind", s.Bind, lab.Bind)
 	diff("heap", s.Heap, lab.Heap)
+	diff("pluginProperties", s.PluginProperties, lab.PluginProperties)
 	for _, k := range slices.Sorted(maps.Keys(s.Properties)) {
 		if have, ok := lab.Properties[k]; !ok || have != s.Properties[k] {
 			out = append(out, fmt.Sprintf("properties[%q]: the lab has %s, asked %q", k, showProp(have, ok), s.Properties[k]))

@@ -94,6 +94,16 @@ func (l *Lab) create(ctx context.Context, o UpOptions) (*UpResult, error) {
 		return nil, err
 	}
 	warnExposed(l.cfg, l.spec.Bind)
+	// The runtime first: it touches no lab, and only it knows which property names
+	// are real, so a misspelt one is refused before anything is written.
+	steps := l.stepsFor()
+	rt, err := l.ensureRuntime(ctx, &steps)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.checkPropertyNames(); err != nil {
+		return nil, err
+	}
 	plan, res, err := l.planPorts()
 	if err != nil {
 		return nil, err
@@ -103,9 +113,9 @@ func (l *Lab) create(ctx context.Context, o UpOptions) (*UpResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	op := &op{Lab: l, lock: lock, steps: l.stepsFor()}
+	op := &op{Lab: l, lock: lock, steps: steps}
 	defer op.end()
-	cl := &creation{op: op, o: o, plan: plan}
+	cl := &creation{op: op, o: o, plan: plan, rt: rt}
 	if err := cl.run(ctx); err != nil {
 		return nil, cl.cleanup(ctx, err)
 	}
@@ -236,6 +246,7 @@ type creation struct {
 	*op
 	o       UpOptions
 	plan    []NodeSpec
+	rt      *dist.Runtime
 	started []int
 	topics  []string
 	// starts is the start of the nodes, so cleanup can stop what it started.
@@ -246,10 +257,7 @@ func (c *creation) run(ctx context.Context) error {
 	if err := c.writeSpec(); err != nil {
 		return err
 	}
-	rt, err := c.ensureRuntime(ctx)
-	if err != nil {
-		return err
-	}
+	rt := c.rt
 	n := len(c.plan)
 	if err := c.steps.Run(fmt.Sprintf("Writing configuration (%d nodes)", n), func() error { return c.writeConfig(rt) }); err != nil {
 		return err
@@ -262,7 +270,7 @@ func (c *creation) run(ctx context.Context) error {
 		ids = append(ids, p.ID)
 	}
 	c.starts = &startRun{op: c.op, o: c.o, rt: rt}
-	err = c.starts.start(ctx, ids)
+	err := c.starts.start(ctx, ids)
 	c.started = c.starts.startedIDs()
 	if err != nil {
 		return err
@@ -282,22 +290,19 @@ func (c *creation) writeSpec() error {
 }
 
 // ensureRuntime finds (installing if needed) Java and the spec's Kafka runtime.
-func (c *creation) ensureRuntime(ctx context.Context) (*dist.Runtime, error) {
+func (l *Lab) ensureRuntime(ctx context.Context, steps *step.Steps) (*dist.Runtime, error) {
 	var rt *dist.Runtime
-	err := c.steps.Run("Preparing Kafka "+c.versionLabel()+" runtime", func() error {
+	err := steps.Run("Preparing Kafka "+l.versionLabel()+" runtime", func() error {
 		var err error
-		rt, err = c.installRuntime(ctx, c.spec.Kafka.Version, c.spec.Kafka.Home)
+		rt, err = l.installRuntime(ctx, l.spec.Kafka.Version, l.spec.Kafka.Home)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if c.spec.Kafka.Version == "" {
+	if l.spec.Kafka.Version == "" {
 		// A Kafka home's own version is the lab's.
-		c.spec.Kafka.Version = rt.Version
-		if err := c.writeSpec(); err != nil {
-			return nil, err
-		}
+		l.spec.Kafka.Version = rt.Version
 	}
 	return rt, nil
 }

@@ -31,6 +31,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{name: "bind to any address", args: []string{"up", "--bind", "0.0.0.0"}, wantCode: 2, want: []string{"--bind", "unicast IP address"}},
 		{name: "bind to a multicast address", args: []string{"up", "--bind", "224.0.0.1"}, wantCode: 2, want: []string{`--bind "224.0.0.1"`, "unicast"}},
 		{name: "bind to an address of another machine", args: []string{"up", "--bind", "192.0.2.7"}, wantCode: 1, want: []string{"--bind 192.0.2.7", "not an address of this machine"}},
+		{name: "misspelt property", args: []string{"up", "--set", "num.partitons=5"}, wantCode: 2, want: []string{"--set: num.partitons is not a broker property Kafka", "did you mean num.partitions?", "--plugin-property"}},
+		{name: "misspelt property in render", args: []string{"render", "--set", "2:log.retention.mss=1"}, wantCode: 2, want: []string{"did you mean log.retention.ms"}},
 		{name: "managed property", args: []string{"up", "--set", "metadata.log.dir=/tmp/x", "--set", "broker.id=7"}, wantCode: 2, want: []string{"2 problems", "metadata.log.dir is set by kraftlab", "broker.id is set by kraftlab"}},
 		{name: "several problems at once", args: []string{"up", "--heap", "x", "--set", "bad"}, wantCode: 2, want: []string{"2 problems", "--heap", "--set"}},
 		{name: "nodes mixed with isolated roles", args: []string{"up", "--nodes", "3", "--controllers", "3", "--brokers", "2"}, wantCode: 2, want: []string{"--nodes N", "--controllers C --brokers B"}},

@@ -24,7 +24,7 @@ type specFlags struct {
 	brokerPort, controllerPort int
 	ports                      string
 	heap, bindAddr             string
-	sets                       []string
+	sets, plugin               []string
 	version, kafkaHome         string
 }
 
@@ -41,6 +41,7 @@ func (f *specFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.heap, "heap", cluster.DefaultHeap, "JVM heap per node")
 	fs.StringVar(&f.bindAddr, "bind", cluster.DefaultBind, "address every listener binds (anything but loopback exposes the lab, with a warning)")
 	fs.StringArrayVar(&f.sets, "set", nil, "override a broker property: key=value on every node, or NODE:key=value on one (repeatable)")
+	fs.StringArrayVar(&f.plugin, "plugin-property", nil, "a property name (or a prefix ending in '.') that this Kafka release does not list, e.g. a plugin's: passed through unchecked (repeatable)")
 	fs.StringVar(&f.version, "kafka-version", "", fmt.Sprintf("Kafka version (default %s); env KRAFTLAB_KAFKA_VERSION", dist.DefaultVersion))
 	fs.StringVar(&f.kafkaHome, "kafka-home", "", "an unpacked official Kafka tarball to use instead of fetching one; env KAFKA_HOME")
 }
@@ -50,7 +51,7 @@ func (f *specFlags) given(cmd *cobra.Command) bool {
 	if f.file != "" {
 		return true
 	}
-	for _, name := range []string{"nodes", "controllers", "brokers", "quorum", "broker-port", "controller-port", "ports", "heap", "bind", "set", "kafka-version", "kafka-home"} {
+	for _, name := range []string{"nodes", "controllers", "brokers", "quorum", "broker-port", "controller-port", "ports", "heap", "bind", "set", "plugin-property", "kafka-version", "kafka-home"} {
 		if cmd.Flags().Changed(name) {
 			return true
 		}
@@ -125,6 +126,10 @@ func (f *specFlags) spec(cmd *cobra.Command, g *globals, withEnv bool) (cluster.
 		}
 		src.SetByFlag("properties", "--set")
 		src.SetByFlag("nodeProperties", "--set")
+	}
+	if changed("plugin-property") {
+		s.PluginProperties = append(s.PluginProperties, f.plugin...)
+		src.SetByFlag("pluginProperties", "--plugin-property")
 	}
 	if withEnv && s.Kafka.Version == "" && s.Kafka.Home == "" {
 		if v := os.Getenv("KRAFTLAB_KAFKA_VERSION"); v != "" {

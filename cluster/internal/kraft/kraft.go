@@ -366,3 +366,30 @@ func voterChangeError(code int16, msg *string, done *kerr.Error) error {
 	}
 	return err
 }
+
+// BrokerConfigNames asks the i-th address, broker id, for every broker property it
+// knows (DescribeConfigs on its broker resource), sorted.
+func (c *Clients) BrokerConfigNames(ctx context.Context, i, id int) ([]string, error) {
+	req := kmsg.NewPtrDescribeConfigsRequest()
+	r := kmsg.NewDescribeConfigsRequestResource()
+	r.ResourceType = kmsg.ConfigResourceTypeBroker
+	r.ResourceName = strconv.Itoa(id)
+	req.Resources = append(req.Resources, r)
+	kresp, err := c.Request(ctx, i, req)
+	if err != nil {
+		return nil, err
+	}
+	resp := kresp.(*kmsg.DescribeConfigsResponse)
+	if len(resp.Resources) != 1 {
+		return nil, errors.New("DescribeConfigs: unexpected response shape")
+	}
+	if err := kerr.ErrorForCode(resp.Resources[0].ErrorCode); err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, cfg := range resp.Resources[0].Configs {
+		names = append(names, cfg.Name)
+	}
+	sort.Strings(names)
+	return names, nil
+}
