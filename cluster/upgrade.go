@@ -32,6 +32,19 @@ type UpgradeOptions struct {
 	Timeout  time.Duration // per node: SIGTERM grace before SIGKILL; 0 = 30s
 }
 
+// Validate is nil when the options ask for something an upgrade can do.
+func (o UpgradeOptions) Validate() error {
+	if o.To == "" && !o.Finalize {
+		return usage.Errorf("want --to VERSION, --finalize, or both")
+	}
+	if o.To != "" {
+		if err := dist.ValidateVersion(o.To); err != nil {
+			return usage.Errorf("--to: %v", err)
+		}
+	}
+	return nil
+}
+
 // UpgradeResult says what the upgrade did.
 type UpgradeResult struct {
 	From    string   `json:"from"`
@@ -53,13 +66,8 @@ func (l *Lab) Upgrade(ctx context.Context, o UpgradeOptions) (*UpgradeResult, er
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second
 	}
-	if o.To == "" && !o.Finalize {
-		return nil, usage.Errorf("want --to VERSION, --finalize, or both")
-	}
-	if o.To != "" {
-		if err := dist.ValidateVersion(o.To); err != nil {
-			return nil, usage.Errorf("--to: %v", err)
-		}
+	if err := o.Validate(); err != nil {
+		return nil, err
 	}
 	op, err := l.beginRunning()
 	if err != nil {

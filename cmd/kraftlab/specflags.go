@@ -82,7 +82,7 @@ func (f *specFlags) spec(cmd *cobra.Command, g *globals, withEnv bool) (cluster.
 		}
 	}
 	for _, flag := range []string{"nodes", "controllers", "brokers"} {
-		if changed(flag) && map[string]int{"nodes": f.nodes, "controllers": f.controllers, "brokers": f.brkrs}[flag] < 1 {
+		if n := map[string]int{"nodes": f.nodes, "controllers": f.controllers, "brokers": f.brkrs}[flag]; changed(flag) && (n < 1 || n > cluster.MaxNodes) {
 			return s, nil, usagef("--%s %d: want 1 to %d", flag, map[string]int{"nodes": f.nodes, "controllers": f.controllers, "brokers": f.brkrs}[flag], cluster.MaxNodes)
 		}
 	}

@@ -27,6 +27,9 @@ partition has all its replicas in sync before the next. Clients keep working.
   kraftlab upgrade --finalize`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
 			lab, err := g.open(cmd)
 			if err != nil {
 				return err
