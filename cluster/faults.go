@@ -76,10 +76,14 @@ func (l *Lab) NodeOp(ctx context.Context, o NodeOptions) (*NodeResult, error) {
 		if op.alive(n) {
 			return nil, fmt.Errorf("node %d is already running (pid %d)", id, n.rec.PID)
 		}
-		_, err = op.startNodes(ctx, []int{id}, UpOptions{Wait: o.Wait})
+		if _, err = op.startNodes(ctx, []int{id}, UpOptions{Wait: o.Wait}); err == nil && n.IsBroker() {
+			op.balanceLeaders(ctx)
+		}
 	case ActionRestart:
 		if res.Killed, err = op.signal(ctx, n, ActionStop, o.Timeout); err == nil {
-			_, err = op.startNodes(ctx, []int{id}, UpOptions{Wait: o.Wait})
+			if _, err = op.startNodes(ctx, []int{id}, UpOptions{Wait: o.Wait}); err == nil && n.IsBroker() {
+				op.balanceLeaders(ctx)
+			}
 		}
 	default:
 		res.Killed, err = op.signal(ctx, n, o.Action, o.Timeout)

@@ -83,6 +83,9 @@ func (l *Lab) Up(ctx context.Context, o UpOptions) (*UpResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(started) > 0 {
+		op.balanceLeaders(ctx)
+	}
 	topics, err := op.ensureTopics(ctx, o)
 	res.Topics, res.Timings = topics, op.steps.Timings
 	return res, err

@@ -115,6 +115,21 @@ func TestLifecycleThreeNodes(t *testing.T) {
 	if got := readAll(t, l.bootstrap(3), "lifecycle"); len(got) != 1 || got[0] != "survives-restart" {
 		t.Fatalf("after restart the topic holds %q, want the one record", got)
 	}
+	// Leadership is back on each partition's preferred replica, not on whichever
+	// node came back first.
+	var topic struct {
+		Partitions []struct {
+			Partition int     `json:"partition"`
+			Leader    int32   `json:"leader"`
+			Replicas  []int32 `json:"replicas"`
+		} `json:"partitions"`
+	}
+	decodeJSON(t, l.must("topic", "describe", "kraft-test", "-o", "json").stdout, &topic)
+	for _, p := range topic.Partitions {
+		if len(p.Replicas) == 0 || p.Leader != p.Replicas[0] {
+			t.Errorf("after restart kraft-test/%d is led by %d, not its preferred replica %v", p.Partition, p.Leader, p.Replicas)
+		}
+	}
 
 	if r := l.kraftlab("up", "--nodes", "1"); r.code == 0 || !strings.Contains(r.stderr, "down --purge") {
 		t.Errorf("up --nodes 1 on a 3-node lab: %s", r)
