@@ -69,6 +69,7 @@ type Options struct {
 	CacheDir      string    // "" = $KRAFTLAB_CACHE, else os.UserCacheDir()/kraftlab
 	Source        string    // "auto" (default: maven if mvn is on PATH, else apache), "maven", "apache"
 	ApacheMirrors []string  // base URLs; nil = $KRAFTLAB_APACHE_MIRROR (comma-separated) if set, else DefaultApacheMirrors
+	MavenRepo     string    // where Available reads Maven metadata; "" = DefaultMavenRepo
 	Progress      io.Writer // human progress lines; nil = discard
 	// Env looks up the environment variables named above; nil reads none, so a
 	// library caller gets exactly what the fields say. The kraftlab command passes

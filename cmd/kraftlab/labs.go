@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -74,11 +75,15 @@ type runtimeJSON struct {
 }
 
 func newVersionsCommand(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var available bool
+	cmd := &cobra.Command{
 		Use:   "versions",
-		Short: "List the Kafka runtimes installed in the cache (kraftlab install --kafka-version V adds one)",
+		Short: "List the Kafka runtimes installed in the cache (kraftlab install --kafka-version V adds one); --available what the source offers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if available {
+				return printAvailable(cmd, g)
+			}
 			rts, err := dist.Installed(cacheDir())
 			if err != nil {
 				return err
@@ -118,4 +123,48 @@ func newVersionsCommand(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&available, "available", false, "list the Kafka releases the source offers (Maven Central, or the Apache archive with --source apache) instead")
+	addSourceFlag(cmd, g)
+	return cmd
+}
+
+// availableJSON is one release as 'versions --available -o json' prints it.
+type availableJSON struct {
+	Version   string `json:"version"`
+	Default   bool   `json:"default"`
+	Installed bool   `json:"installed"`
+}
+
+// printAvailable lists what the source offers, marking the default and what is
+// installed already.
+func printAvailable(cmd *cobra.Command, g *globals) error {
+	o := g.config(cmd).Runtime
+	o.MavenRepo = os.Getenv("KRAFTLAB_MAVEN_REPO")
+	if o.Source == dist.SourceApache && len(o.ApacheMirrors) == 0 {
+		o.ApacheMirrors = dist.DefaultApacheMirrors
+	}
+	versions, err := dist.Available(cmd.Context(), o)
+	if err != nil {
+		return err
+	}
+	rts, _ := dist.Installed(cacheDir())
+	out := []availableJSON{}
+	for _, v := range versions {
+		a := availableJSON{Version: v, Default: v == dist.DefaultVersion}
+		for _, rt := range rts {
+			a.Installed = a.Installed || rt.Version == v
+		}
+		out = append(out, a)
+	}
+	w := cmd.OutOrStdout()
+	if g.output == "json" {
+		return printJSON(w, out)
+	}
+	tw := newTable(w)
+	defer tw.Flush()
+	fmt.Fprintln(tw, "VERSION\tDEFAULT\tINSTALLED")
+	for _, a := range out {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", a.Version, dash(map[bool]string{true: "yes"}[a.Default]), dash(map[bool]string{true: "yes"}[a.Installed]))
+	}
+	return nil
 }
