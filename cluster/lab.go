@@ -91,6 +91,11 @@ func (c Config) labDir(name string) (labdir.Dir, error) {
 	if err != nil {
 		return labdir.Dir{}, fmt.Errorf("lab home %q: %w", home, err)
 	}
+	// Kafka reads log.dirs as a comma-separated list: a comma in the path would
+	// send a node's data to another directory, outside the lab.
+	if strings.ContainsAny(abs, ",\n\r") {
+		return labdir.Dir{}, usage.Errorf("lab home %q contains a comma or a line break, which Kafka would read as a list of data directories outside the lab; choose another home (--home, KRAFTLAB_HOME)", abs)
+	}
 	return labdir.Dir{Path: filepath.Join(abs, name)}, nil
 }
 

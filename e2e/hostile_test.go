@@ -130,6 +130,19 @@ func TestHostile(t *testing.T) {
 		}
 	})
 
+	t.Run("a lab home with a comma", func(t *testing.T) {
+		// Kafka splits log.dirs at commas: such a lab would write outside itself.
+		home := filepath.Join(t.TempDir(), "a,b")
+		bb, cb := freePortBlocks(t, 1)
+		r := kraftlabIn(t, home, "up", "--nodes", "1", "--broker-port", itoa(bb), "--controller-port", itoa(cb))
+		if r.code != 2 || !strings.Contains(r.stderr, "contains a comma") {
+			t.Errorf("up in a home with a comma: %s", r)
+		}
+		if _, err := os.Stat(home); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("the home was created: %v", err)
+		}
+	})
+
 	t.Run("a symlinked lab name is never followed", func(t *testing.T) {
 		home := t.TempDir()
 		if err := os.Symlink(s.dir, filepath.Join(home, "link")); err != nil {
@@ -176,7 +189,7 @@ func TestHostile(t *testing.T) {
 		}
 	})
 
-	t.Run("a command holding the lab: up says busy, never a stale already running", func(t *testing.T) {
+	t.Run("a command holding the lab: up says busy and never a stale already running", func(t *testing.T) {
 		l := newLab(t, 1)
 		l.up(1)
 		// What 'kraftlab down' holds while it stops the nodes: the lab's lock.

@@ -269,6 +269,13 @@ func newInstaller(o Options, getenv func(string) string) (*installer, error) {
 		}
 		in.cacheDir = d
 	}
+	// java -cp splits at the path list separator: a runtime under such a path
+	// would put other directories on the classpath.
+	for _, d := range []struct{ label, path string }{{"runtime cache " + in.cacheDir, in.cacheDir}, {in.kafkaHomeLabel, in.kafkaHome}} {
+		if strings.ContainsRune(d.path, os.PathListSeparator) {
+			return nil, usage.Errorf("%s: the path contains %q, which java reads as a classpath separator; use a path without it", d.label, os.PathListSeparator)
+		}
+	}
 	in.source = o.Source
 	switch in.source {
 	case "":
