@@ -131,18 +131,17 @@ func (o *op) addNode(ctx context.Context, role string, so ScaleOptions) (int, er
 	})
 	if err == nil {
 		r := &startRun{op: o, o: UpOptions{Wait: so.Wait}, rt: rt}
-		err = r.start(ctx, []int{id})
-		if err == nil && role == RoleController {
-			wctx, cancel := context.WithTimeout(ctx, so.Wait)
-			err = o.steps.Run(fmt.Sprintf("Adding node %d to the voters (AddRaftVoter)", id), func() error {
-				return o.addVoter(wctx, id, r.checkStarted)
-			})
-			cancel()
-			voter = err == nil
-			if err == nil {
-				err = r.waitReady(wctx)
+		if role == RoleController {
+			// The quorum counts it once it is a voter, so that comes before the wait.
+			r.beforeWait = func(ctx context.Context) error {
+				err := o.steps.Run(fmt.Sprintf("Adding node %d to the voters (AddRaftVoter)", id), func() error {
+					return o.addVoter(ctx, id, r.checkStarted)
+				})
+				voter = err == nil
+				return err
 			}
 		}
+		err = r.start(ctx, []int{id})
 		if err != nil && !voter {
 			if serr := r.stopStarted(); serr != nil {
 				return 0, fmt.Errorf("%w\nwhile stopping node %d: %v", err, id, serr)

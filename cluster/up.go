@@ -470,6 +470,9 @@ type startRun struct {
 	o       UpOptions
 	rt      *dist.Runtime
 	started []*startedNode
+	// beforeWait runs once the nodes are launched, before the lab is waited for:
+	// a controller added to a dynamic quorum becomes a voter there.
+	beforeWait func(ctx context.Context) error
 }
 
 func (r *startRun) startedIDs() []int {
@@ -582,6 +585,11 @@ func (r *startRun) start(ctx context.Context, ids []int) error {
 	}
 	wctx, cancel := context.WithTimeout(ctx, r.o.wait())
 	defer cancel()
+	if r.beforeWait != nil {
+		if err := r.beforeWait(wctx); err != nil {
+			return err
+		}
+	}
 	return r.waitReady(wctx)
 }
 
