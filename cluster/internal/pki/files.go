@@ -80,12 +80,13 @@ func (ca *CA) Save(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("save lab CA: %w", err)
 	}
-	// The key first: a directory with a CA certificate but no key is a CA that can
-	// never issue again, a key alone is simply written over by the next Save.
+	// The key first, and taken back if the certificate cannot follow: a directory
+	// with a CA certificate but no key is a CA that can never issue again.
 	if err := writeFile(dir, CAKeyFile, key, keyMode, false); err != nil {
 		return fmt.Errorf("save lab CA: %w", err)
 	}
 	if err := writeFile(dir, CACertFile, EncodeCert(ca.Cert), certMode, false); err != nil {
+		os.Remove(filepath.Join(dir, CAKeyFile))
 		return fmt.Errorf("save lab CA: %w", err)
 	}
 	return nil

@@ -208,14 +208,17 @@ func keyMatches(cert *x509.Certificate, key crypto.Signer) error {
 // splitHosts sorts host names into DNS and IP SANs. An unspecified address
 // (0.0.0.0, ::) is refused: it is where a listener binds, never what a client
 // connects to, so hostname verification could never match it.
+// Every bad host is reported, not only the first.
 func splitHosts(hosts []string) ([]string, []net.IP, error) {
 	var dns []string
 	var ips []net.IP
+	var bad []error
 	seen := map[string]bool{}
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {
 			if ip.IsUnspecified() {
-				return nil, nil, fmt.Errorf("host %q is the any-address a listener binds, not one clients connect to: name the advertised address instead", h)
+				bad = append(bad, fmt.Errorf("host %q is the any-address a listener binds, not one clients connect to: name the advertised address instead", h))
+				continue
 			}
 			if !seen[ip.String()] {
 				seen[ip.String()] = true
@@ -224,12 +227,16 @@ func splitHosts(hosts []string) ([]string, []net.IP, error) {
 			continue
 		}
 		if !validDNSName(h) {
-			return nil, nil, fmt.Errorf("host %q is neither an IP address nor a DNS name", h)
+			bad = append(bad, fmt.Errorf("host %q is neither an IP address nor a DNS name", h))
+			continue
 		}
 		if !seen[h] {
 			seen[h] = true
 			dns = append(dns, h)
 		}
+	}
+	if len(bad) > 0 {
+		return nil, nil, errors.Join(bad...)
 	}
 	return dns, ips, nil
 }

@@ -71,6 +71,7 @@ func TestIssueNodeSANs(t *testing.T) {
 		{name: "ipv6 any address", id: 1, hosts: []string{"::"}, wantErr: "any-address"},
 		{name: "not a name", id: 1, hosts: []string{"local host"}, wantErr: "neither an IP address nor a DNS name"},
 		{name: "trailing dot", id: 1, hosts: []string{"localhost."}, wantErr: "neither"},
+		{name: "every bad host named", id: 1, hosts: []string{"localhost", "a b", "0.0.0.0"}, wantErr: "\"a b\" is neither an IP address nor a DNS name\nhost \"0.0.0.0\" is the any-address"},
 		{name: "negative id", id: -1, hosts: []string{"localhost"}, wantErr: "negative"},
 	}
 	for _, tt := range tests {
@@ -362,6 +363,19 @@ func TestLoadRoundTrip(t *testing.T) {
 	}
 	if err := ca.Save(dir); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Errorf("second Save: err = %v, want 'already exists'", err)
+	}
+
+	// A certificate already in place (but no key) refuses the Save and leaves no
+	// orphan key behind.
+	lone := t.TempDir()
+	if err := os.WriteFile(filepath.Join(lone, CACertFile), EncodeCert(ca.Cert), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := newCA(t, "other").Save(lone); err == nil {
+		t.Error("Save over an existing ca.crt: no error")
+	}
+	if _, err := os.Lstat(filepath.Join(lone, CAKeyFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("failed Save left %s behind: %v", CAKeyFile, err)
 	}
 }
 
