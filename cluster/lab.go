@@ -313,15 +313,19 @@ func (l *Lab) node(id int) (node, bool) {
 }
 
 // renderLab is what rendering needs of this lab.
-func (l *Lab) renderLab() render.Lab {
+func (l *Lab) renderLab() (render.Lab, error) {
 	var nodes []render.Node
 	for _, n := range l.nodes() {
 		nodes = append(nodes, n.Node)
 	}
+	sec, err := l.renderSecurity()
+	if err != nil {
+		return render.Lab{}, err
+	}
 	return render.Lab{
 		Name: l.spec.Name, Dir: l.dir, Dynamic: l.spec.Quorum == QuorumDynamic, Nodes: nodes,
-		Properties: l.spec.Properties, NodeProperties: l.spec.NodeProperties,
-	}
+		Properties: l.spec.Properties, NodeProperties: l.spec.NodeProperties, Security: sec,
+	}, nil
 }
 
 // Name is the lab's name.

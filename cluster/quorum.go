@@ -166,7 +166,10 @@ func (l *Lab) RemoveController(ctx context.Context, id int, o ScaleOptions) (*Co
 // returns the running nodes that were started knowing only controllers that are
 // now gone.
 func (o *op) renderWithout(id int) ([]int, error) {
-	rl := o.renderLab()
+	rl, err := o.renderLab()
+	if err != nil {
+		return nil, err
+	}
 	rl.Nodes = slices.DeleteFunc(rl.Nodes, func(n render.Node) bool { return n.ID == id })
 	var live []string
 	for _, n := range rl.Nodes {

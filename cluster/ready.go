@@ -34,9 +34,22 @@ type Replica = kraft.Replica
 // stopPoll ends a wait at once with err.
 func stopPoll(err error) error { return step.Stop(err) }
 
-// dial makes one client per address, with the lab's client settings.
-func (l *Lab) dial(addrs []string) (*kraft.Clients, error) {
-	return kraft.Dial(addrs)
+// dialBrokers makes one client per broker address, connecting as admin.
+func (l *Lab) dialBrokers(addrs []string) (*kraft.Clients, error) {
+	opts, err := l.ClientOpts(AdminUser)
+	if err != nil {
+		return nil, err
+	}
+	return kraft.Dial(addrs, opts...)
+}
+
+// dialControllers makes one client per controller address, connecting as admin.
+func (l *Lab) dialControllers(addrs []string) (*kraft.Clients, error) {
+	opts, err := l.controllerOpts()
+	if err != nil {
+		return nil, err
+	}
+	return kraft.Dial(addrs, opts...)
 }
 
 // controllerClients dials the controller listeners of nodes.
@@ -49,7 +62,7 @@ func (l *Lab) controllerClients(nodes []node) (*kraft.Clients, []node, error) {
 			ctrls = append(ctrls, n)
 		}
 	}
-	c, err := l.dial(addrs)
+	c, err := l.dialControllers(addrs)
 	return c, ctrls, err
 }
 
@@ -108,7 +121,7 @@ func (l *Lab) waitForBrokers(ctx context.Context, expected []node, check func() 
 			addrs = append(addrs, n.BrokerAddr())
 		}
 	}
-	ac, err := l.dial(addrs)
+	ac, err := l.dialBrokers(addrs)
 	if err != nil {
 		return err
 	}
@@ -143,9 +156,13 @@ func (l *Lab) waitForBrokers(ctx context.Context, expected []node, check func() 
 	})
 }
 
-// client is a franz-go client for the lab's brokers.
+// client is a franz-go client for the lab's brokers, connecting as admin.
 func (l *Lab) client(opts ...kgo.Opt) (*kgo.Client, error) {
-	all := append([]kgo.Opt{kgo.SeedBrokers(l.BootstrapServers()...), kgo.Dialer(kraft.DialListening)}, opts...)
+	sec, err := l.ClientOpts(AdminUser)
+	if err != nil {
+		return nil, err
+	}
+	all := append(append([]kgo.Opt{kgo.SeedBrokers(l.BootstrapServers()...), kgo.Dialer(kraft.DialListening)}, sec...), opts...)
 	return kgo.NewClient(all...)
 }
 

@@ -81,7 +81,10 @@ func TestRenderPropertiesGolden(t *testing.T) {
 // the two differ.
 func renderAll(t testing.TB, l *Lab) []byte {
 	t.Helper()
-	rl := l.renderLab()
+	rl, err := l.renderLab()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var got bytes.Buffer
 	for _, n := range rl.Nodes {
 		b, err := render.Properties(rl, n)
@@ -145,7 +148,7 @@ func TestRenderPropertiesValues(t *testing.T) {
 		},
 		{
 			name: "values with special characters survive", spec: Spec{Nodes: NodesSpec{Combined: 1}}, node: 1,
-			want: map[string]string{"sasl.jaas.config": `a = b: c\d ${x} #y`},
+			want: map[string]string{"plugin.setting": `a = b: c\d ${x} #y`},
 		},
 		{
 			name: "isolated controller listens on the controller port only", spec: Spec{Nodes: NodesSpec{Controllers: 3, Brokers: 2}}, node: 2,
@@ -188,10 +191,13 @@ func TestRenderPropertiesValues(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.name == "values with special characters survive" {
-				tt.spec.Properties = map[string]string{"sasl.jaas.config": `a = b: c\d ${x} #y`}
+				tt.spec.Properties = map[string]string{"plugin.setting": `a = b: c\d ${x} #y`}
 			}
 			l := plannedLab(t, tt.spec, "/l")
-			rl := l.renderLab()
+			rl, err := l.renderLab()
+	if err != nil {
+		t.Fatal(err)
+	}
 			b, err := render.Properties(rl, rl.Nodes[tt.node-1])
 			if err != nil {
 				t.Fatal(err)
@@ -236,7 +242,10 @@ func TestManagedKeysCoverWhatTheLayoutRenders(t *testing.T) {
 		{Nodes: NodesSpec{Controllers: 3, Brokers: 2}, Quorum: QuorumDynamic},
 	} {
 		l := plannedLab(t, spec, "/l")
-		rl := l.renderLab()
+		rl, err := l.renderLab()
+	if err != nil {
+		t.Fatal(err)
+	}
 		for _, n := range rl.Nodes {
 			b, err := render.Properties(rl, n)
 			if err != nil {
@@ -274,7 +283,10 @@ func FuzzRenderOverride(f *testing.F) {
 		}
 		id, key, value, _ := ParseSet(set)
 		l := plannedLab(t, spec, "/l")
-		rl := l.renderLab()
+		rl, err := l.renderLab()
+	if err != nil {
+		t.Fatal(err)
+	}
 		b, err := render.Properties(rl, rl.Nodes[1])
 		if err != nil {
 			t.Fatalf("valid override %q failed to render: %v", set, err)

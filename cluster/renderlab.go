@@ -65,7 +65,10 @@ func (l *Lab) Render(ctx context.Context) (*Rendered, error) {
 			shown[i].DirectoryID = fmt.Sprintf("<directory-id-%d>", shown[i].ID)
 		}
 	}
-	rl := view.renderLab()
+	rl, err := view.renderLab()
+	if err != nil {
+		return nil, err
+	}
 	for i := range rl.Nodes {
 		rl.Nodes[i] = shown[i].Node
 	}

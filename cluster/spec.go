@@ -49,6 +49,9 @@ type Spec struct {
 	// PluginProperties are property names (or prefixes ending in '.') Kafka's own
 	// list does not know, a plugin's, passed through unchecked.
 	PluginProperties []string `yaml:"pluginProperties,omitempty" json:"pluginProperties,omitempty" doc:"Property names (or prefixes ending in '.') that Kafka's own list does not know, e.g. a plugin's; passed through unchecked (--plugin-property)."`
+	// Security secures every listener (clients, between brokers, the controllers'),
+	// with users and ACLs; nil is a plaintext lab.
+	Security *SecuritySpec `yaml:"security,omitempty" json:"security,omitempty" doc:"TLS, mTLS or SASL on every listener, users and ACLs (default: plaintext)."`
 	// Topics are created, if missing, once the lab is ready.
 	Topics []TopicSpec `yaml:"topics,omitempty" json:"topics,omitempty" doc:"Topics created, if missing, once the lab is ready."`
 }
@@ -171,6 +174,15 @@ func (s Spec) clone() Spec {
 		}
 	}
 	out.PluginProperties = slices.Clone(s.PluginProperties)
+	if s.Security != nil {
+		sec := *s.Security
+		sec.Users = slices.Clone(s.Security.Users)
+		sec.ACLs = slices.Clone(s.Security.ACLs)
+		for i, a := range sec.ACLs {
+			sec.ACLs[i].Operations = slices.Clone(a.Operations)
+		}
+		out.Security = &sec
+	}
 	out.Topics = slices.Clone(s.Topics)
 	for i, t := range out.Topics {
 		out.Topics[i].Configs = maps.Clone(t.Configs)
@@ -237,6 +249,7 @@ func (s Spec) Validate() []*FieldError {
 		errs = append(errs, validateProperties(path, s.NodeProperties[id])...)
 	}
 	errs = append(errs, validateTopics(s.Topics, nodes)...)
+	errs = append(errs, s.Security.validate()...)
 	return errs
 }
 
@@ -413,7 +426,7 @@ func validateProperties(path string, props map[string]string) []*FieldError {
 		case !propertyKeyRE.MatchString(k):
 			errs = append(errs, &FieldError{Path: p, Msg: "not a property name"})
 		case render.ManagedBy(k) != "":
-			errs = append(errs, &FieldError{Path: p, Msg: fmt.Sprintf("%s is set by kraftlab from the lab's layout; use %s instead", k, render.ManagedBy(k))})
+			errs = append(errs, &FieldError{Path: p, Msg: fmt.Sprintf("%s is set by kraftlab; use %s instead", k, render.ManagedBy(k))})
 		case !utf8.ValidString(k + v):
 			errs = append(errs, &FieldError{Path: p, Msg: "not valid UTF-8 text"})
 		case strings.IndexFunc(v, func(r rune) bool { return r > 0xFFFF }) >= 0:

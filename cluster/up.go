@@ -14,6 +14,8 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -344,6 +346,9 @@ func (c *creation) writeConfig(rt *dist.Runtime) error {
 		st.Nodes = append(st.Nodes, n)
 	}
 	c.st = st
+	if err := c.prepareSecurity(); err != nil {
+		return err
+	}
 	if err := c.writeLog4j(rt); err != nil {
 		return err
 	}
@@ -368,7 +373,10 @@ func (l *Lab) writeLog4j(rt *dist.Runtime) error {
 // writeNodeFiles renders the properties of the given nodes and creates their
 // directories.
 func (l *Lab) writeNodeFiles(nodes []node) error {
-	rl := l.renderLab()
+	rl, err := l.renderLab()
+	if err != nil {
+		return err
+	}
 	for _, n := range nodes {
 		props, err := render.Properties(rl, n.Node)
 		if err != nil {
@@ -389,9 +397,16 @@ func (l *Lab) writeNodeFiles(nodes []node) error {
 // formatAll runs Kafka's StorageTool on every node concurrently. again formats an
 // interrupted format once more, skipping nodes it had finished.
 func (c *op) formatAll(ctx context.Context, rt *dist.Runtime, again bool) error {
-	rl := c.renderLab()
+	rl, err := c.renderLab()
+	if err != nil {
+		return err
+	}
+	scram, err := c.scramArgs()
+	if err != nil {
+		return err
+	}
 	return eachNode(c.nodes(), func(n node) error {
-		args := render.FormatQuorumArgs(rl, n.Node)
+		args := append(render.FormatQuorumArgs(rl, n.Node), scram...)
 		if again {
 			args = append(args, "--ignore-formatted")
 		}
@@ -399,9 +414,19 @@ func (c *op) formatAll(ctx context.Context, rt *dist.Runtime, again bool) error 
 	})
 }
 
-// format runs StorageTool for one node.
+// format runs StorageTool for one node. Arguments that hold a password (the SCRAM
+// users it creates) go to the JVM through an argument file (java @file) readable
+// by the owner only, never on a command line other users can see.
 func (l *Lab) format(ctx context.Context, rt *dist.Runtime, n node, quorumArgs []string) error {
 	cmd := render.FormatCommand(rt, l.dir, l.st.ClusterID, n.ID, quorumArgs, archivePath(rt, storageArchive))
+	if slices.ContainsFunc(cmd, func(a string) bool { return strings.Contains(a, "password=") }) {
+		argfile := filepath.Join(l.dir.NodeDir(n.ID), ".format-args")
+		if err := labdir.WriteFile(argfile, javaArgFile(cmd[1:]), 0o600); err != nil {
+			return fmt.Errorf("format storage for node %d: %w", n.ID, err)
+		}
+		defer os.Remove(argfile)
+		cmd = []string{cmd[0], "@" + argfile}
+	}
 	if err := dist.Run(ctx, cmd...); err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("format storage for node %d: interrupted", n.ID)
@@ -409,6 +434,16 @@ func (l *Lab) format(ctx context.Context, rt *dist.Runtime, n node, quorumArgs [
 		return fmt.Errorf("format storage for node %d: %w", n.ID, err)
 	}
 	return nil
+}
+
+// javaArgFile is args as a java @argument file: each quoted, backslashes and
+// quotes escaped.
+func javaArgFile(args []string) []byte {
+	var b strings.Builder
+	for _, a := range args {
+		b.WriteString(`"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(a) + "\"\n")
+	}
+	return []byte(b.String())
 }
 
 // cleanup undoes a failed creation: the nodes it started are stopped and the lab

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/kraftlab/kraftlab/cluster/dist"
+	"github.com/kraftlab/kraftlab/cluster/internal/kraft"
 	"github.com/kraftlab/kraftlab/cluster/internal/step"
 	"github.com/kraftlab/kraftlab/cluster/usage"
 )
@@ -194,31 +195,40 @@ func (l *Lab) waitInSync(ctx context.Context) error {
 // finalizeMetadataVersion raises metadata.version to the highest level every node
 // supports; a no-op when it is there already.
 func (o *op) finalizeMetadataVersion(ctx context.Context, uo UpgradeOptions) (int16, error) {
-	var addrs []string
+	// Every node says which levels it supports: brokers on their client listener,
+	// controller-only nodes on theirs.
+	var brokerAddrs, controllerAddrs []string
 	for _, n := range o.nodes() {
 		if n.IsBroker() {
-			addrs = append(addrs, n.BrokerAddr())
+			brokerAddrs = append(brokerAddrs, n.BrokerAddr())
 		} else {
-			addrs = append(addrs, n.ControllerAddr())
+			controllerAddrs = append(controllerAddrs, n.ControllerAddr())
 		}
 	}
-	ac, err := o.dial(addrs)
+	brokers, err := o.dialBrokers(brokerAddrs)
 	if err != nil {
 		return 0, err
 	}
-	defer ac.Close()
+	defer brokers.Close()
+	controllers, err := o.dialControllers(controllerAddrs)
+	if err != nil {
+		return 0, err
+	}
+	defer controllers.Close()
 	wctx, cancel := context.WithTimeout(ctx, uo.Wait)
 	defer cancel()
 	target, finalized := int16(-1), int16(-1)
-	for i := range addrs {
-		sup, fin, err := ac.MetadataVersionLevels(wctx, i)
-		if err != nil {
-			return 0, fmt.Errorf("metadata.version supported by %s: %w", addrs[i], err)
+	for _, ac := range []*kraft.Clients{brokers, controllers} {
+		for i, addr := range ac.Addrs {
+			sup, fin, err := ac.MetadataVersionLevels(wctx, i)
+			if err != nil {
+				return 0, fmt.Errorf("metadata.version supported by %s: %w", addr, err)
+			}
+			if target < 0 || sup < target {
+				target = sup
+			}
+			finalized = max(finalized, fin)
 		}
-		if target < 0 || sup < target {
-			target = sup
-		}
-		finalized = max(finalized, fin)
 	}
 	err = o.steps.Run(fmt.Sprintf("Finalizing metadata.version at level %d (was %d)", target, finalized), func() error {
 		if finalized >= target {

@@ -76,6 +76,9 @@ const (
 // BenchProduceOptions says what BenchProduce sends. It stops at the first bound
 // reached; with no bound at all it uses DefaultBenchBytes and DefaultBenchDuration.
 type BenchProduceOptions struct {
+	// ClientOpts are added to every client it opens: TLS and SASL for a secured
+	// cluster.
+	ClientOpts []kgo.Opt
 	Topic      string
 	RecordSize int           // bytes per record value; 0 = DefaultBenchRecordSize
 	Records    int64         // stop after this many records; 0 = no count bound
@@ -231,7 +234,7 @@ func BenchProduce(ctx context.Context, brokers []string, o BenchProduceOptions) 
 	if err != nil {
 		return rep, err
 	}
-	cl, err := NewClient(brokers, append(opts,
+	cl, err := NewClient(brokers, append(append(opts, o.ClientOpts...),
 		kgo.RecordDeliveryTimeout(deliveryTimeout),
 		kgo.ProducerBatchCompression(codec),
 		kgo.ProducerLinger(o.Linger),
@@ -438,12 +441,12 @@ type BenchConsumeReport struct {
 // BenchConsume reads every partition of topic from its earliest offset up to the
 // end offset it had when the benchmark began, without a consumer group, and
 // reports how fast. Time runs from the first fetch to the last record.
-func BenchConsume(ctx context.Context, brokers []string, topic string) (BenchConsumeReport, error) {
+func BenchConsume(ctx context.Context, brokers []string, topic string, clientOpts ...kgo.Opt) (BenchConsumeReport, error) {
 	rep := BenchConsumeReport{Topic: topic}
 	if err := ValidateTopicName(topic); err != nil {
 		return rep, usage.Errorf("%w", err)
 	}
-	pending, err := benchConsumeEnds(ctx, brokers, topic)
+	pending, err := benchConsumeEnds(ctx, brokers, topic, clientOpts...)
 	if err != nil {
 		return rep, fmt.Errorf("bench consume %q: %w", topic, err)
 	}
@@ -456,7 +459,7 @@ func BenchConsume(ctx context.Context, brokers []string, topic string) (BenchCon
 	if len(pending) == 0 {
 		return rep, fmt.Errorf("bench consume %q: the topic has no records (kraftlab bench produce %s writes some)", topic, topic)
 	}
-	cl, err := newConsumer(brokers, topic, kgo.NewOffset().AtStart(), "")
+	cl, err := newConsumer(brokers, topic, kgo.NewOffset().AtStart(), "", clientOpts...)
 	if err != nil {
 		return rep, err
 	}
@@ -490,8 +493,8 @@ func BenchConsume(ctx context.Context, brokers []string, topic string) (BenchCon
 }
 
 // benchConsumeEnds returns the end offset of every partition of topic.
-func benchConsumeEnds(ctx context.Context, brokers []string, topic string) (map[int32]int64, error) {
-	cl, err := NewClient(brokers)
+func benchConsumeEnds(ctx context.Context, brokers []string, topic string, clientOpts ...kgo.Opt) (map[int32]int64, error) {
+	cl, err := NewClient(brokers, clientOpts...)
 	if err != nil {
 		return nil, err
 	}

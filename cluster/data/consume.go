@@ -24,6 +24,9 @@ const commitTimeout = 10 * time.Second
 // ConsumeOptions says what Consume reads and when it stops. By default it starts
 // at the end of every partition, like kafka-console-consumer: only new records.
 type ConsumeOptions struct {
+	// ClientOpts are added to every client it opens: TLS and SASL for a secured
+	// cluster.
+	ClientOpts []kgo.Opt
 	Topic         string
 	FromBeginning bool   // start at the earliest offset of every partition
 	Offset        *int64 // start every partition at this offset
@@ -84,7 +87,7 @@ func Consume(ctx context.Context, brokers []string, o ConsumeOptions, fn func(*k
 		// last offset is a marker would never be seen to end.
 		extra = append(extra, kgo.KeepControlRecords())
 	}
-	cl, err := newConsumer(brokers, o.Topic, start, o.Group, extra...)
+	cl, err := newConsumer(brokers, o.Topic, start, o.Group, append(extra, o.ClientOpts...)...)
 	if err != nil {
 		return 0, err
 	}

@@ -28,6 +28,9 @@ const deliveryTimeout = 30 * time.Second
 
 // ProduceOptions says what Produce sends where.
 type ProduceOptions struct {
+	// ClientOpts are added to every client it opens: TLS and SASL for a secured
+	// cluster.
+	ClientOpts []kgo.Opt
 	Topic string
 	// Input is JSON when its first non-space byte is '{' or '[': one record per
 	// element of a single array, else one per top-level value (an object, even
@@ -112,7 +115,7 @@ func Produce(ctx context.Context, brokers []string, o ProduceOptions) (ProduceRe
 	if err != nil {
 		return res, err
 	}
-	cl, err := NewClient(brokers, append(opts, kgo.RecordDeliveryTimeout(deliveryTimeout))...)
+	cl, err := NewClient(brokers, append(append(opts, kgo.RecordDeliveryTimeout(deliveryTimeout)), o.ClientOpts...)...)
 	if err != nil {
 		return res, err
 	}

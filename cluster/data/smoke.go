@@ -39,6 +39,9 @@ const (
 
 // SmokeOptions configures a smoke run. Zero values take the defaults.
 type SmokeOptions struct {
+	// ClientOpts are added to every client it opens: TLS and SASL for a secured
+	// cluster.
+	ClientOpts []kgo.Opt
 	Topic             string
 	Records           int
 	RecordSize        int   // bytes per record value, at least MinRecordSize
@@ -131,7 +134,7 @@ func Smoke(ctx context.Context, brokers []string, o SmokeOptions) (SmokeReport, 
 	rep.Run = strings.ToLower(rand.Text()[:runIDLen])
 	rep.Group = "kraftlab-smoke-" + rep.Run
 
-	admin, err := NewClient(brokers)
+	admin, err := NewClient(brokers, o.ClientOpts...)
 	if err != nil {
 		return rep, err
 	}
@@ -151,7 +154,7 @@ func Smoke(ctx context.Context, brokers []string, o SmokeOptions) (SmokeReport, 
 	}
 	if err == nil {
 		err = steps.Run("Reading them back with consumer group "+rep.Group, func() error {
-			return smokeConsume(ctx, brokers, admin, o.Topic, rep.Group, ends, verifier, &rep)
+			return smokeConsume(ctx, brokers, admin, o.Topic, rep.Group, ends, verifier, &rep, o.ClientOpts...)
 		})
 	}
 	rep.Verification = verifier.Result()
@@ -204,7 +207,7 @@ func smokeProduce(ctx context.Context, brokers []string, o SmokeOptions, v *Veri
 	if err != nil {
 		return nil, err
 	}
-	cl, err := NewClient(brokers, append(opts, kgo.RecordDeliveryTimeout(deliveryTimeout))...)
+	cl, err := NewClient(brokers, append(append(opts, kgo.RecordDeliveryTimeout(deliveryTimeout)), o.ClientOpts...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -268,9 +271,9 @@ func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisec
 // partition written is read up to its last acknowledged offset, or nothing more
 // arrives. It commits what it read, which exercises the group coordinator and
 // __consumer_offsets, then deletes the group so runs do not pile up groups.
-func smokeConsume(ctx context.Context, brokers []string, admin *kgo.Client, topic, group string, ends map[int32]int64, v *Verifier, rep *SmokeReport) error {
+func smokeConsume(ctx context.Context, brokers []string, admin *kgo.Client, topic, group string, ends map[int32]int64, v *Verifier, rep *SmokeReport, clientOpts ...kgo.Opt) error {
 	start := time.Now()
-	if err := readBack(ctx, brokers, topic, group, ends, v); err != nil {
+	if err := readBack(ctx, brokers, topic, group, ends, v, clientOpts...); err != nil {
 		return err
 	}
 	rep.ConsumeSeconds = time.Since(start).Seconds()
@@ -284,8 +287,8 @@ func smokeConsume(ctx context.Context, brokers []string, admin *kgo.Client, topi
 // ends is read up to its offset there, or nothing arrives for smokeIdle. With a
 // group it commits what it read; its consumer is closed, leaving the group, before
 // it returns.
-func readBack(ctx context.Context, brokers []string, topic, group string, ends map[int32]int64, v *Verifier) error {
-	cl, err := newConsumer(brokers, topic, kgo.NewOffset().AtStart(), group)
+func readBack(ctx context.Context, brokers []string, topic, group string, ends map[int32]int64, v *Verifier, clientOpts ...kgo.Opt) error {
+	cl, err := newConsumer(brokers, topic, kgo.NewOffset().AtStart(), group, clientOpts...)
 	if err != nil {
 		return err
 	}

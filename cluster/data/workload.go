@@ -20,6 +20,9 @@ import (
 
 // WorkloadOptions says what the workload writes.
 type WorkloadOptions struct {
+	// ClientOpts are added to every client it opens: TLS and SASL for a secured
+	// cluster.
+	ClientOpts []kgo.Opt
 	Topic      string
 	RecordSize int // bytes per record; 0 = DefaultSmokeRecordSize
 	Rate       int // records per second; 0 = 500
@@ -78,11 +81,11 @@ func StartWorkload(ctx context.Context, brokers []string, o WorkloadOptions) (*W
 	if err != nil {
 		return nil, err
 	}
-	prod, err := NewClient(brokers, append(opts, kgo.RecordDeliveryTimeout(o.DeliveryTimeout), kgo.MaxBufferedRecords(4*o.Rate+1))...)
+	prod, err := NewClient(brokers, append(append(opts, kgo.RecordDeliveryTimeout(o.DeliveryTimeout), kgo.MaxBufferedRecords(4*o.Rate+1)), o.ClientOpts...)...)
 	if err != nil {
 		return nil, err
 	}
-	live, err := newConsumer(brokers, o.Topic, kgo.NewOffset().AtStart(), "")
+	live, err := newConsumer(brokers, o.Topic, kgo.NewOffset().AtStart(), "", o.ClientOpts...)
 	if err != nil {
 		prod.Close()
 		return nil, err
@@ -198,7 +201,7 @@ func (w *Workload) Verify(ctx context.Context) (Verification, error) {
 		v.Acked(seq, p)
 	}
 	w.mu.Unlock()
-	if err := readBack(ctx, w.brokers, w.o.Topic, "", w.ends, v); err != nil {
+	if err := readBack(ctx, w.brokers, w.o.Topic, "", w.ends, v, w.o.ClientOpts...); err != nil {
 		return v.Result(), err
 	}
 	return v.Result(), nil

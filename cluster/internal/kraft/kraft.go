@@ -6,6 +6,7 @@ package kraft
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -392,4 +393,28 @@ func (c *Clients) BrokerConfigNames(ctx context.Context, i, id int) ([]string, e
 	}
 	sort.Strings(names)
 	return names, nil
+}
+
+// TLSDialer dials like DialListening, then speaks TLS with cfg, checking the
+// certificate against the host dialed (as franz-go's own TLS dialing does). It
+// replaces kgo.DialTLSConfig, which cannot be combined with a dialer of one's own.
+func TLSDialer(cfg *tls.Config) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := DialListening(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		c := cfg.Clone()
+		if c.ServerName == "" {
+			if host, _, err := net.SplitHostPort(addr); err == nil {
+				c.ServerName = host
+			}
+		}
+		tc := tls.Client(conn, c)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		return tc, nil
+	}
 }

@@ -40,6 +40,34 @@ type Lab struct {
 	// Properties apply to every node, NodeProperties to one node (and win).
 	Properties     map[string]string
 	NodeProperties map[int]map[string]string
+	// Security secures every listener; nil is plaintext.
+	Security *Security
+}
+
+// Security is what rendering needs of a secured lab.
+type Security struct {
+	ClientProtocol     string // SSL, SASL_SSL or SASL_PLAINTEXT: clients and brokers
+	ControllerProtocol string // SSL (mTLS) or SASL_PLAINTEXT (PLAIN)
+	ClientAuth         string // ssl.client.auth of the client listener: none or required
+	Mechanism          string // SCRAM-SHA-512, PLAIN, or "" for TLS alone
+	Authorization      bool   // StandardAuthorizer, deny by default
+	PKIDir             string // ca.crt and node<ID>-keystore.pem
+	NodePrincipal      string // the name every node authenticates as
+	NodePassword       string // its SASL password
+	SuperUsers         []string
+	// PlainUsers are the users (and passwords) a PLAIN listener accepts: the whole
+	// list lives in each node's JAAS configuration.
+	PlainUsers map[string]string
+	// ControllerUsers are the PLAIN users of a SASL_PLAINTEXT controller listener.
+	ControllerUsers map[string]string
+}
+
+// clientListener is the name of the listener clients and brokers use.
+func (l Lab) clientListener() string {
+	if l.Security != nil {
+		return "CLIENT"
+	}
+	return "PLAINTEXT"
 }
 
 // Node is one planned node.
@@ -83,11 +111,48 @@ var managed = map[string]string{
 	"log.dirs":                            "--home/--name: data lives inside the lab",
 	"log.dir":                             "--home/--name: data lives inside the lab",
 	"metadata.log.dir":                    "--home/--name: data lives inside the lab",
+	// Security, which the spec's preset decides for every listener at once.
+	"ssl.keystore.type":                    "--security (spec: security)",
+	"ssl.keystore.location":                "--security (spec: security)",
+	"ssl.keystore.certificate.chain":       "--security (spec: security)",
+	"ssl.keystore.key":                     "--security (spec: security)",
+	"ssl.keystore.password":                "--security (spec: security)",
+	"ssl.key.password":                     "--security (spec: security)",
+	"ssl.truststore.type":                  "--security (spec: security)",
+	"ssl.truststore.location":              "--security (spec: security)",
+	"ssl.truststore.certificates":          "--security (spec: security)",
+	"ssl.truststore.password":              "--security (spec: security)",
+	"ssl.client.auth":                      "--security (spec: security)",
+	"ssl.principal.mapping.rules":          "--security (spec: security)",
+	"sasl.enabled.mechanisms":              "--security (spec: security)",
+	"sasl.mechanism.inter.broker.protocol": "--security (spec: security)",
+	"sasl.mechanism.controller.protocol":   "--security (spec: security)",
+	"sasl.jaas.config":                     "--security (spec: security)",
+	"security.inter.broker.protocol":       "--security (spec: security)",
+	"authorizer.class.name":                "--acls (spec: security.authorization)",
+	"allow.everyone.if.no.acl.found":       "--acls (spec: security.authorization)",
+	"super.users":                          "--acls (spec: security.authorization); the nodes and admin are super users",
+}
+
+// managedPrefixes are families of properties kraftlab renders, with the setting
+// that controls them.
+var managedPrefixes = map[string]string{
+	"listener.name.": "--security (spec: security); per-listener settings are rendered for every listener",
 }
 
 // ManagedBy names the setting that controls a property kraftlab renders from the
-// lab's layout, or "" when the property is the user's to set.
-func ManagedBy(key string) string { return managed[key] }
+// lab's layout or security, or "" when the property is the user's to set.
+func ManagedBy(key string) string {
+	if m, ok := managed[key]; ok {
+		return m
+	}
+	for p, m := range managedPrefixes {
+		if strings.HasPrefix(key, p) {
+			return m
+		}
+	}
+	return ""
+}
 
 // internalReplication is the replication factor for internal and default topics on
 // a cluster of n brokers: 3, or fewer when there are fewer brokers.
@@ -126,10 +191,16 @@ func Properties(l Lab, n Node) ([]byte, error) {
 		"InternalRF":           internalReplication(brokers),
 		"MinISR":               minInsyncReplicas(brokers),
 	}
+	client := l.clientListener()
+	in["Secured"] = l.Security != nil
+	in["ProtocolMap"] = "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+	if s := l.Security; s != nil {
+		in["ProtocolMap"] = "CONTROLLER:" + s.ControllerProtocol + ",CLIENT:" + s.ClientProtocol
+	}
 	if n.IsBroker() {
-		listeners = append(listeners, "PLAINTEXT://"+n.BrokerAddr())
-		in["AdvertisedListeners"] = "PLAINTEXT://" + n.BrokerAddr()
-		in["InterBrokerListener"] = "PLAINTEXT"
+		listeners = append(listeners, client+"://"+n.BrokerAddr())
+		in["AdvertisedListeners"] = client + "://" + n.BrokerAddr()
+		in["InterBrokerListener"] = client
 	}
 	// A broker-only node keeps controller.listener.names (it says how to reach the
 	// controllers) but does not listen on it.
@@ -146,6 +217,11 @@ func Properties(l Lab, n Node) ([]byte, error) {
 	props.DisableExpansion = true // Kafka reads ${...} literally
 	if err := props.Load(buf.Bytes(), Encoding); err != nil {
 		return nil, fmt.Errorf("render node %d: template output does not parse: %w", n.ID, err)
+	}
+	for _, kv := range l.securityProperties(n) {
+		if _, _, err := props.Set(kv[0], kv[1]); err != nil {
+			return nil, fmt.Errorf("node %d: property %s: %w", n.ID, kv[0], err)
+		}
 	}
 	for _, set := range []map[string]string{l.Properties, l.NodeProperties[n.ID]} {
 		for _, k := range slices.Sorted(maps.Keys(set)) {
