@@ -88,7 +88,10 @@ func Compose(lay *cluster.Layout, o ComposeOptions) (*Result, error) {
 		}
 	}
 	var services orderedMap
-	var problems []error
+	// A property the image cannot carry is usually on every node: one problem
+	// each, naming the nodes.
+	var problems []string
+	problemNodes := map[string][]int{}
 	for _, rn := range nodes {
 		n := rn.node
 		svc := composeService{Image: image, Hostname: serviceName(n)}
@@ -101,7 +104,10 @@ func Compose(lay *cluster.Layout, o ComposeOptions) (*Result, error) {
 		for _, kv := range containerProperties(lay.Render, n, rn) {
 			env, err := envFor(kv[0], kv[1])
 			if err != nil {
-				problems = append(problems, fmt.Errorf("node %d: %w", n.ID, err))
+				if _, seen := problemNodes[err.Error()]; !seen {
+					problems = append(problems, err.Error())
+				}
+				problemNodes[err.Error()] = append(problemNodes[err.Error()], n.ID)
 				continue
 			}
 			svc.Environment = append(svc.Environment, [2]any{env, composeEscape(kv[1])})
@@ -111,7 +117,11 @@ func Compose(lay *cluster.Layout, o ComposeOptions) (*Result, error) {
 			[2]any{"KAFKA_HEAP_OPTS", "-Xmx" + lay.Spec.Heap + " -Xms" + lay.Spec.Heap})
 		services = append(services, [2]any{svc.Hostname, svc})
 	}
-	if err := usage.Errors(problems); err != nil {
+	var errs []error
+	for _, p := range problems {
+		errs = append(errs, fmt.Errorf("%s (%s)", p, nodesText(problemNodes[p])))
+	}
+	if err := usage.Errors(errs); err != nil {
 		return nil, err
 	}
 	var b bytes.Buffer

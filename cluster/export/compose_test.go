@@ -248,10 +248,20 @@ func TestEnvForRefuses(t *testing.T) {
 
 // A spec property the image would mangle fails the export, changing nothing.
 func TestComposeRefusesWhatTheImageCannotCarry(t *testing.T) {
-	lay := specLayout(t, cluster.Spec{Name: "bad", Properties: map[string]string{"sasl.jaas.config": "x y=z;"}})
+	lay := specLayout(t, cluster.Spec{Name: "bad",
+		Properties:     map[string]string{"sasl.jaas.config": "x y=z;"},
+		NodeProperties: map[int]map[string]string{2: {"a.b.c": "1"}}})
 	res, err := Compose(lay, ComposeOptions{})
-	if err == nil || res != nil || !strings.Contains(err.Error(), "sasl.jaas.config") {
-		t.Fatalf("result %v, error %v; want a refusal naming sasl.jaas.config", res, err)
+	if err == nil || res != nil {
+		t.Fatalf("result %v, error %v; want a refusal", res, err)
+	}
+	for _, want := range []string{"sasl.jaas.config=x y=z;: ", "(nodes 1, 2, 3)", "a.b.c: ", "(node 2)"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q:\n%v", want, err)
+		}
+	}
+	if strings.Count(err.Error(), "sasl.jaas.config") != 1 {
+		t.Errorf("the problem on every node is reported more than once:\n%v", err)
 	}
 }
 

@@ -60,6 +60,15 @@ type Dropped struct {
 	Reason string `json:"reason"`
 }
 
+// String is the property as a report lists it: its key, with its value and nodes
+// when it was set on some nodes only.
+func (d Dropped) String() string {
+	if len(d.Nodes) == 0 {
+		return d.Key
+	}
+	return fmt.Sprintf("%s=%s (%s)", d.Key, d.Value, nodesText(d.Nodes))
+}
+
 // Write writes the result to dest: "" or "-" prints Stream to stdout; anything
 // else is a directory, created if missing, which gets one file per entry of Files.
 // An existing directory must be empty, so that no file of an earlier export is
@@ -186,10 +195,14 @@ func header(lines ...string) string {
 	return b.String()
 }
 
-func quoteList(items []string) string {
-	q := make([]string, len(items))
-	for i, s := range items {
-		q[i] = strconv.Quote(s)
+// nodesText names nodes: "node 2", "nodes 1, 2, 3".
+func nodesText(ids []int) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.Itoa(id)
 	}
-	return strings.Join(q, ", ")
+	if len(ids) == 1 {
+		return "node " + s[0]
+	}
+	return "nodes " + strings.Join(s, ", ")
 }

@@ -81,10 +81,7 @@ func printDropped(w io.Writer, dropped []export.Dropped) {
 	var reasons []string
 	byReason := map[string][]string{}
 	for _, d := range dropped {
-		item := d.Key
-		if len(d.Nodes) > 0 {
-			item = fmt.Sprintf("%s=%s (node %s)", d.Key, d.Value, joinInts(d.Nodes))
-		}
+		item := d.String()
 		if _, ok := byReason[d.Reason]; !ok {
 			reasons = append(reasons, d.Reason)
 		}
@@ -93,14 +90,6 @@ func printDropped(w io.Writer, dropped []export.Dropped) {
 	for _, r := range reasons {
 		fmt.Fprintf(w, "  %s: %s\n", strings.Join(byReason[r], ", "), r)
 	}
-}
-
-func joinInts(ids []int) string {
-	s := make([]string, len(ids))
-	for i, id := range ids {
-		s[i] = fmt.Sprint(id)
-	}
-	return strings.Join(s, ", ")
 }
 
 func newExportCommand(g *globals) *cobra.Command {
