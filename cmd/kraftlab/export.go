@@ -67,7 +67,11 @@ func (f *exportFlags) write(cmd *cobra.Command, res *export.Result) error {
 		for _, file := range res.Files {
 			names = append(names, file.Name)
 		}
-		fmt.Fprintf(w, "Wrote %d files to %s: %s\n", len(names), f.out, strings.Join(names, ", "))
+		files := "files"
+		if len(names) == 1 {
+			files = "file"
+		}
+		fmt.Fprintf(w, "Wrote %d %s to %s: %s\n", len(names), files, f.out, strings.Join(names, ", "))
 	}
 	return nil
 }
