@@ -195,9 +195,9 @@ func TestRenderPropertiesValues(t *testing.T) {
 			}
 			l := plannedLab(t, tt.spec, "/l")
 			rl, err := l.renderLab()
-	if err != nil {
-		t.Fatal(err)
-	}
+			if err != nil {
+				t.Fatal(err)
+			}
 			b, err := render.Properties(rl, rl.Nodes[tt.node-1])
 			if err != nil {
 				t.Fatal(err)
@@ -243,9 +243,9 @@ func TestManagedKeysCoverWhatTheLayoutRenders(t *testing.T) {
 	} {
 		l := plannedLab(t, spec, "/l")
 		rl, err := l.renderLab()
-	if err != nil {
-		t.Fatal(err)
-	}
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, n := range rl.Nodes {
 			b, err := render.Properties(rl, n)
 			if err != nil {
@@ -284,9 +284,9 @@ func FuzzRenderOverride(f *testing.F) {
 		id, key, value, _ := ParseSet(set)
 		l := plannedLab(t, spec, "/l")
 		rl, err := l.renderLab()
-	if err != nil {
-		t.Fatal(err)
-	}
+		if err != nil {
+			t.Fatal(err)
+		}
 		b, err := render.Properties(rl, rl.Nodes[1])
 		if err != nil {
 			t.Fatalf("valid override %q failed to render: %v", set, err)

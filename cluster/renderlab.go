@@ -7,6 +7,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/kraftlab/kraftlab/cluster/dist"
 	"github.com/kraftlab/kraftlab/cluster/internal/labdir"
@@ -34,21 +35,15 @@ type RenderedNode struct {
 // since the command lines name it). The ids 'up' generates are random, so
 // placeholders show where they go.
 func (l *Lab) Render(ctx context.Context) (*Rendered, error) {
-	view := *l
-	if l.st == nil {
-		st, err := l.plannedState()
-		if err != nil {
-			return nil, err
-		}
-		view.st = st
-	} else if err := l.requireExists(); err != nil {
+	lay, err := l.Layout()
+	if err != nil {
 		return nil, err
 	}
 	var rt *dist.Runtime
-	var err error
 	if l.st == nil {
 		rt, err = l.installRuntime(ctx, l.spec.Kafka.Version, l.spec.Kafka.Home)
 		if err == nil {
+			view := *l
 			view.spec.Kafka.Version = rt.Version
 			err = view.checkPropertyNames()
 		}
@@ -59,25 +54,16 @@ func (l *Lab) Render(ctx context.Context) (*Rendered, error) {
 		return nil, err
 	}
 	const clusterID = "<cluster-id>"
-	shown := view.nodes()
-	for i := range shown {
-		if shown[i].IsController() && view.spec.Quorum == QuorumDynamic {
-			shown[i].DirectoryID = fmt.Sprintf("<directory-id-%d>", shown[i].ID)
+	rl := lay.Render
+	rl.Nodes = slices.Clone(rl.Nodes)
+	for i := range rl.Nodes {
+		if rl.Nodes[i].IsController() && rl.Dynamic {
+			rl.Nodes[i].DirectoryID = fmt.Sprintf("<directory-id-%d>", rl.Nodes[i].ID)
 		}
 	}
-	rl, err := view.renderLab()
-	if err != nil {
-		return nil, err
-	}
-	for i := range rl.Nodes {
-		rl.Nodes[i] = shown[i].Node
-	}
-	out := &Rendered{Spec: view.spec.clone()}
-	if l.st != nil {
-		out.Spec.Nodes = compactNodes(l.spec, l.st)
-	}
-	for _, n := range shown {
-		props, err := render.Properties(rl, n.Node)
+	out := &Rendered{Spec: lay.Spec}
+	for _, n := range rl.Nodes {
+		props, err := render.Properties(rl, n)
 		if err != nil {
 			return nil, fmt.Errorf("render: %w", err)
 		}
@@ -85,7 +71,7 @@ func (l *Lab) Render(ctx context.Context) (*Rendered, error) {
 			ID:             n.ID,
 			PropertiesFile: l.dir.PropertiesFile(n.ID),
 			Properties:     string(props),
-			FormatCommand:  dist.QuoteCommand(render.FormatCommand(rt, l.dir, clusterID, n.ID, render.FormatQuorumArgs(rl, n.Node), archivePath(rt, storageArchive))),
+			FormatCommand:  dist.QuoteCommand(render.FormatCommand(rt, l.dir, clusterID, n.ID, render.FormatQuorumArgs(rl, n), archivePath(rt, storageArchive))),
 			StartCommand:   dist.QuoteCommand(render.ServerCommand(rt, l.dir, l.spec.Heap, n.ID, archivePath(rt, serverArchive))),
 		})
 	}

@@ -153,6 +153,7 @@ KRaft cluster (no ZooKeeper, no Docker) with one command, ready when it says so.
 		newControllerCommand(g),
 		newBrokerCommand(g),
 		newUpgradeCommand(g),
+		newExportCommand(g),
 		newChaosCommand(g),
 	)
 	addDataCommands(root, g)

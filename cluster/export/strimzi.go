@@ -1,0 +1,437 @@
+package export
+
+// This file owns 'export strimzi': the lab as Strimzi custom resources — a Kafka,
+// one KafkaNodePool per role group and a KafkaTopic per spec topic — with the
+// broker properties the operator accepts.
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/kraftlab/kraftlab/cluster"
+	"github.com/kraftlab/kraftlab/cluster/internal/render"
+	"github.com/kraftlab/kraftlab/cluster/internal/topicadmin"
+	"github.com/kraftlab/kraftlab/cluster/usage"
+)
+
+// DefaultStorageSize is each node's persistent volume claim unless
+// StrimziOptions.StorageSize says otherwise.
+const DefaultStorageSize = "10Gi"
+
+// StrimziOptions shape a Strimzi export.
+type StrimziOptions struct {
+	// KafkaVersion exports for this Kafka version instead of the lab's. Without it
+	// a lab whose version the embedded Strimzi release does not support is refused,
+	// naming the nearest supported one.
+	KafkaVersion string
+	// StorageSize is each node's persistent volume claim (default
+	// DefaultStorageSize); StorageClass its storage class (default: the cluster's).
+	StorageSize  string
+	StorageClass string
+	// Ephemeral gives every node an emptyDir instead: data lives as long as the pod.
+	Ephemeral bool
+}
+
+// Strimzi exports a lab as Strimzi resources (kafka.strimzi.io/v1), validated
+// against the embedded CRDs.
+func Strimzi(lay *cluster.Layout, o StrimziOptions) (*Result, error) {
+	storage, err := o.storage()
+	if err != nil {
+		return nil, err
+	}
+	name := lay.Spec.Name
+	if !dns1123Label.MatchString(name) {
+		return nil, usage.Errorf("lab name %q is not a Kubernetes name: it must end with a letter or digit", name)
+	}
+	version, metadata, notes, err := strimziKafkaVersion(lay.KafkaVersion, o.KafkaVersion)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Notes: notes}
+	config, dropped, err := strimziConfig(lay)
+	if err != nil {
+		return nil, err
+	}
+	res.Dropped = dropped
+	if lay.Spec.Quorum == cluster.QuorumDynamic {
+		// Checked at the embedded commit: KafkaBrokerConfigurationBuilder.withKRaft
+		// writes controller.quorum.voters from the controller nodes.
+		res.Notes = append(res.Notes, "quorum: dynamic has no Strimzi counterpart: the operator writes a static controller.quorum.voters from the controller nodes itself, so the voter set follows the controller pool, not AddRaftVoter/RemoveRaftVoter")
+	}
+
+	var objects []any
+	for _, pool := range nodePools(lay.Render, name, storage) {
+		objects = append(objects, pool)
+	}
+	kafka := strimziKafka{
+		APIVersion: strimziAPIVersion, Kind: "Kafka", Metadata: objectMeta{Name: name},
+		Spec: strimziKafkaSpec{
+			Kafka: strimziKafkaCluster{
+				Version: version, MetadataVersion: metadata,
+				Listeners: strimziListeners(lay.Spec),
+				Config:    config,
+			},
+			EntityOperator: strimziEntityOperator{TopicOperator: &struct{}{}},
+		},
+	}
+	objects = append(objects, kafka)
+	topics, err := kafkaTopics(lay, name)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range topics {
+		objects = append(objects, t)
+	}
+
+	for _, obj := range objects {
+		f, err := strimziFile(obj, lay.Spec.Name, version)
+		if err != nil {
+			return nil, err
+		}
+		res.Files = append(res.Files, f)
+	}
+	res.Stream = yamlStream(res.Files)
+	if err := ValidateStrimzi(res.Stream); err != nil {
+		return nil, fmt.Errorf("the exported resources do not pass Strimzi's schemas (a kraftlab bug; please report it):\n%w", err)
+	}
+	return res, nil
+}
+
+// Strimzi's resources, as far as kraftlab writes them; field order is the order
+// Strimzi's own examples use.
+type (
+	objectMeta struct {
+		Name        string            `yaml:"name"`
+		Labels      map[string]string `yaml:"labels,omitempty"`
+		Annotations map[string]string `yaml:"annotations,omitempty"`
+	}
+	strimziKafka struct {
+		APIVersion string           `yaml:"apiVersion"`
+		Kind       string           `yaml:"kind"`
+		Metadata   objectMeta       `yaml:"metadata"`
+		Spec       strimziKafkaSpec `yaml:"spec"`
+	}
+	strimziKafkaSpec struct {
+		Kafka          strimziKafkaCluster   `yaml:"kafka"`
+		EntityOperator strimziEntityOperator `yaml:"entityOperator"`
+	}
+	strimziKafkaCluster struct {
+		Version         string            `yaml:"version"`
+		MetadataVersion string            `yaml:"metadataVersion,omitempty"`
+		Listeners       []strimziListener `yaml:"listeners"`
+		Config          map[string]any    `yaml:"config,omitempty"`
+	}
+	strimziListener struct {
+		Name string `yaml:"name"`
+		Port int    `yaml:"port"`
+		Type string `yaml:"type"`
+		TLS  bool   `yaml:"tls"`
+		// Authentication is the listener's client authentication (type tls or
+		// scram-sha-512), for secured labs.
+		Authentication *strimziListenerAuth `yaml:"authentication,omitempty"`
+	}
+	strimziListenerAuth struct {
+		Type string `yaml:"type"`
+	}
+	strimziEntityOperator struct {
+		TopicOperator *struct{} `yaml:"topicOperator,omitempty"`
+		UserOperator  *struct{} `yaml:"userOperator,omitempty"`
+	}
+	strimziNodePool struct {
+		APIVersion string              `yaml:"apiVersion"`
+		Kind       string              `yaml:"kind"`
+		Metadata   objectMeta          `yaml:"metadata"`
+		Spec       strimziNodePoolSpec `yaml:"spec"`
+	}
+	strimziNodePoolSpec struct {
+		Replicas int            `yaml:"replicas"`
+		Roles    []string       `yaml:"roles"`
+		Storage  strimziStorage `yaml:"storage"`
+	}
+	strimziStorage struct {
+		Type    string          `yaml:"type"`
+		Volumes []strimziVolume `yaml:"volumes"`
+	}
+	strimziVolume struct {
+		ID            int    `yaml:"id"`
+		Type          string `yaml:"type"`
+		Size          string `yaml:"size,omitempty"`
+		Class         string `yaml:"class,omitempty"`
+		KraftMetadata string `yaml:"kraftMetadata"`
+	}
+	strimziTopic struct {
+		APIVersion string           `yaml:"apiVersion"`
+		Kind       string           `yaml:"kind"`
+		Metadata   objectMeta       `yaml:"metadata"`
+		Spec       strimziTopicSpec `yaml:"spec"`
+	}
+	strimziTopicSpec struct {
+		TopicName  string         `yaml:"topicName,omitempty"`
+		Partitions int            `yaml:"partitions"`
+		Replicas   int            `yaml:"replicas"`
+		Config     map[string]any `yaml:"config,omitempty"`
+	}
+)
+
+// strimziListeners are the Kafka resource's listeners: the lab's client listener
+// as Strimzi's plain internal listener on 9092 (a lab is plaintext; the
+// controller listener is Strimzi's own business).
+//
+// Secured labs map here once the spec has security: tls → TLS: true on a "tls"
+// listener on 9093; mtls → that plus Authentication{Type: "tls"}; scram →
+// Authentication{Type: "scram-sha-512"}; with authorization (spec.kafka.
+// authorization type simple), an EntityOperator.UserOperator, and a KafkaUser per
+// user carrying its ACLs, validated like the rest by the embedded KafkaUser CRD.
+func strimziListeners(cluster.Spec) []strimziListener {
+	return []strimziListener{{Name: "plain", Port: 9092, Type: "internal", TLS: false}}
+}
+
+var (
+	// dns1123Label is a Kubernetes name that may prefix a pod name.
+	dns1123Label = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+	// quantityRE is a positive Kubernetes storage quantity such as 10Gi or 500M.
+	quantityRE = regexp.MustCompile(`^[1-9][0-9]*(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$`)
+	// dns1123SubdomainRE is a storage class name.
+	dns1123SubdomainRE = regexp.MustCompile(dns1123Subdomain)
+)
+
+// storage is every node's storage: one JBOD volume that also holds the KRaft
+// metadata log, as Strimzi's examples have it.
+func (o StrimziOptions) storage() (strimziStorage, error) {
+	var problems []error
+	if o.Ephemeral && (o.StorageSize != "" || o.StorageClass != "") {
+		problems = append(problems, fmt.Errorf("--ephemeral: an emptyDir has no size or storage class; leave out --storage/--storage-class, or --ephemeral"))
+	}
+	size := o.StorageSize
+	if size == "" {
+		size = DefaultStorageSize
+	}
+	if !quantityRE.MatchString(size) {
+		problems = append(problems, fmt.Errorf("--storage %q: want a size like 10Gi, 500Mi or 1Ti", o.StorageSize))
+	}
+	if o.StorageClass != "" && (len(o.StorageClass) > 253 || !dns1123SubdomainRE.MatchString(o.StorageClass)) {
+		problems = append(problems, fmt.Errorf("--storage-class %q: want a Kubernetes storage class name (lower-case letters, digits, '-' and '.')", o.StorageClass))
+	}
+	if err := usage.Errors(problems); err != nil {
+		return strimziStorage{}, err
+	}
+	v := strimziVolume{ID: 0, Type: "persistent-claim", Size: size, Class: o.StorageClass, KraftMetadata: "shared"}
+	if o.Ephemeral {
+		v = strimziVolume{ID: 0, Type: "ephemeral", KraftMetadata: "shared"}
+	}
+	return strimziStorage{Type: "jbod", Volumes: []strimziVolume{v}}, nil
+}
+
+// nodePools groups the lab's nodes by role: a dual-role pool for combined nodes,
+// a controller pool and a broker pool for isolated roles. Each pool asks Strimzi
+// for the lab's node ids (strimzi.io/next-node-ids), so that node 4 is node 4 in
+// both places.
+func nodePools(rl render.Lab, clusterName string, storage strimziStorage) []strimziNodePool {
+	groups := []struct {
+		name  string
+		role  string
+		roles []string
+	}{
+		{"dual-role", cluster.RoleCombined, []string{"controller", "broker"}},
+		{"controller", cluster.RoleController, []string{"controller"}},
+		{"broker", cluster.RoleBroker, []string{"broker"}},
+	}
+	var pools []strimziNodePool
+	for _, g := range groups {
+		var ids []int
+		for _, n := range rl.Nodes {
+			if role(n) == g.role {
+				ids = append(ids, n.ID)
+			}
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		pools = append(pools, strimziNodePool{
+			APIVersion: strimziAPIVersion, Kind: "KafkaNodePool",
+			Metadata: objectMeta{
+				Name:        g.name,
+				Labels:      map[string]string{"strimzi.io/cluster": clusterName},
+				Annotations: map[string]string{"strimzi.io/next-node-ids": idRanges(ids)},
+			},
+			Spec: strimziNodePoolSpec{Replicas: len(ids), Roles: g.roles, Storage: storage},
+		})
+	}
+	return pools
+}
+
+// idRanges writes node ids as Strimzi's next-node-ids annotation takes them:
+// "[1-3]", "[4, 6-7]".
+func idRanges(ids []int) string {
+	var parts []string
+	for i := 0; i < len(ids); {
+		j := i
+		for j+1 < len(ids) && ids[j+1] == ids[j]+1 {
+			j++
+		}
+		if j == i {
+			parts = append(parts, strconv.Itoa(ids[i]))
+		} else {
+			parts = append(parts, fmt.Sprintf("%d-%d", ids[i], ids[j]))
+		}
+		i = j + 1
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// reasonForbidden is why a key the operator forbids is left out.
+const reasonForbidden = "the Strimzi operator forbids these in spec.kafka.config: it sets listeners, node ids, roles, storage and security itself, from the resources' own fields"
+
+// strimziConfig is spec.kafka.config: the broker properties kraftlab renders for
+// every node (its sized defaults and the spec's properties), less what the
+// operator forbids or kraftlab derives from its one-machine layout. Per-node
+// properties have no place in it: Strimzi applies it to every node alike.
+func strimziConfig(lay *cluster.Layout) (map[string]any, []Dropped, error) {
+	shared := lay.Render
+	shared.NodeProperties = nil
+	nodes, err := renderNodes(shared)
+	if err != nil {
+		return nil, nil, err
+	}
+	values := map[string]map[string][]int{} // key -> value -> nodes
+	var order []string
+	for _, n := range nodes {
+		for _, k := range n.props.Keys() {
+			v, _ := n.props.Get(k)
+			if values[k] == nil {
+				values[k] = map[string][]int{}
+				order = append(order, k)
+			}
+			values[k][v] = append(values[k][v], n.node.ID)
+		}
+	}
+	config := map[string]any{}
+	var dropped []Dropped
+	for _, k := range order {
+		vs := slices.Sorted(maps.Keys(values[k]))
+		uniform := len(vs) == 1 && len(values[k][vs[0]]) == len(nodes)
+		value := ""
+		if uniform {
+			value = vs[0]
+		}
+		switch {
+		case strimziForbids(k) != "":
+			dropped = append(dropped, Dropped{Key: k, Value: value, Reason: reasonForbidden})
+		case render.ManagedBy(k) != "":
+			dropped = append(dropped, Dropped{Key: k, Value: value, Reason: "kraftlab derives it from the one-machine layout (" + render.ManagedBy(k) + ")"})
+		case !uniform:
+			for _, v := range vs {
+				dropped = append(dropped, Dropped{Key: k, Value: v, Nodes: values[k][v], Reason: "it differs between nodes, and spec.kafka.config applies to every node alike"})
+			}
+		default:
+			config[k] = typedValue(value)
+		}
+	}
+	dropped = append(dropped, nodeOverrides(lay.Spec, "a per-node property (nodeProperties): spec.kafka.config applies to every node alike")...)
+	return config, dropped, nil
+}
+
+// typedValue writes a property value the way Strimzi's own examples do: integers
+// and booleans as such (when that prints back to the same text), anything else as
+// a string. The operator reads all three.
+func typedValue(v string) any {
+	if i, err := strconv.ParseInt(v, 10, 64); err == nil && strconv.FormatInt(i, 10) == v {
+		return i
+	}
+	if v == "true" || v == "false" {
+		return v == "true"
+	}
+	return v
+}
+
+// kafkaTopics are the spec's topics as KafkaTopic resources, with the lab's
+// defaults for partitions and replicas filled in.
+func kafkaTopics(lay *cluster.Layout, clusterName string) ([]strimziTopic, error) {
+	brokers := brokerCount(lay.Render)
+	var out []strimziTopic
+	seen := map[string]string{}
+	for _, t := range lay.Spec.Topics {
+		spec := strimziTopicSpec{Partitions: t.Partitions, Replicas: t.ReplicationFactor}
+		if spec.Partitions == 0 {
+			spec.Partitions = topicadmin.DefaultPartitions
+		}
+		if spec.Replicas == 0 {
+			spec.Replicas = int(topicadmin.DefaultReplication(brokers))
+		}
+		if len(t.Configs) > 0 {
+			spec.Config = map[string]any{}
+			for k, v := range t.Configs {
+				spec.Config[k] = typedValue(v)
+			}
+		}
+		name := topicResourceName(t.Name)
+		if name != t.Name {
+			spec.TopicName = t.Name
+		}
+		if other, ok := seen[name]; ok {
+			return nil, fmt.Errorf("topics %q and %q would both be the KafkaTopic %q", other, t.Name, name)
+		}
+		seen[name] = t.Name
+		out = append(out, strimziTopic{
+			APIVersion: strimziAPIVersion, Kind: "KafkaTopic",
+			Metadata: objectMeta{Name: name, Labels: map[string]string{"strimzi.io/cluster": clusterName}},
+			Spec:     spec,
+		})
+	}
+	return out, nil
+}
+
+var notResourceNameRE = regexp.MustCompile(`[^a-z0-9.-]+`)
+
+// topicResourceName is the KafkaTopic name for a topic: the topic's own name when
+// Kubernetes takes it, else a lower-case form with a hash of the real name (which
+// then goes in spec.topicName), so that "Orders_v1" and "orders-v1" stay apart.
+func topicResourceName(topic string) string {
+	if len(topic) <= 253 && dns1123SubdomainRE.MatchString(topic) {
+		return topic
+	}
+	base := notResourceNameRE.ReplaceAllString(strings.ToLower(topic), "-")
+	base = strings.Trim(base, "-.")
+	sum := sha256.Sum256([]byte(topic))
+	suffix := hex.EncodeToString(sum[:4])
+	if len(base) > 200 {
+		base = strings.TrimRight(base[:200], "-.")
+	}
+	if base == "" {
+		return "topic-" + suffix
+	}
+	return base + "-" + suffix
+}
+
+// strimziFile writes one resource as a YAML file named after its kind and name.
+func strimziFile(obj any, lab, version string) (File, error) {
+	var b bytes.Buffer
+	var kind, name string
+	switch o := obj.(type) {
+	case strimziKafka:
+		kind, name = o.Kind, o.Metadata.Name
+	case strimziNodePool:
+		kind, name = o.Kind, o.Metadata.Name
+	case strimziTopic:
+		kind, name = o.Kind, o.Metadata.Name
+	}
+	b.WriteString(header(fmt.Sprintf("kraftlab export strimzi: lab %q, Kafka %s, %s %s", lab, version, kind, name)))
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(obj); err != nil {
+		return File{}, fmt.Errorf("encode %s %s: %w", kind, name, err)
+	}
+	if err := enc.Close(); err != nil {
+		return File{}, fmt.Errorf("encode %s %s: %w", kind, name, err)
+	}
+	return File{Name: strings.ToLower(kind) + "-" + name + ".yaml", Data: b.Bytes()}, nil
+}
