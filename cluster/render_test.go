@@ -302,3 +302,13 @@ func FuzzRenderOverride(f *testing.F) {
 		}
 	})
 }
+
+// renderNode renders the node with the given id.
+func renderNode(rl render.Lab, id int) ([]byte, error) {
+	for _, n := range rl.Nodes {
+		if n.ID == id {
+			return render.Properties(rl, n)
+		}
+	}
+	return nil, fmt.Errorf("no node %d", id)
+}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/kraftlab/kraftlab/cluster/dist"
 	"github.com/kraftlab/kraftlab/cluster/internal/labdir"
+	"github.com/kraftlab/kraftlab/cluster/internal/pki"
 	"github.com/kraftlab/kraftlab/cluster/internal/render"
 	"github.com/kraftlab/kraftlab/cluster/internal/step"
 )
@@ -204,10 +205,19 @@ func (l *Lab) setNodes(list []NodeSpec) { l.spec.Nodes = NodesSpec{List: list} }
 // since it is not an initial voter. A controller's directory id is recorded for
 // AddRaftVoter.
 func (o *op) prepareAdded(ctx context.Context, rt *dist.Runtime, id int) error {
+	n, _ := o.node(id)
+	if o.spec.Security.UsesTLS() {
+		ca, err := pki.LoadCA(o.PKIDir())
+		if err != nil {
+			return err
+		}
+		if err := o.issueNodeCert(ca, n); err != nil {
+			return err
+		}
+	}
 	if err := o.writeNodeFiles(o.nodes()); err != nil {
 		return err
 	}
-	n, _ := o.node(id)
 	var quorumArgs []string
 	if o.spec.Quorum == QuorumDynamic {
 		quorumArgs = render.NoInitialControllers

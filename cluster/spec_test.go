@@ -240,6 +240,8 @@ func TestSpecYAMLRoundTrip(t *testing.T) {
 		Properties:     map[string]string{"log.retention.ms": "60000", "x": "", "y": "true", "z": "a: b # c"},
 		NodeProperties: map[int]map[string]string{2: {"num.io.threads": "4"}},
 		Topics:         []TopicSpec{{Name: "t", Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "compact"}}},
+		Security: &SecuritySpec{Preset: SecuritySCRAM, TLS: new(bool), Authorization: true, Users: []UserSpec{{Name: "alice"}},
+			ACLs: []ACLSpec{{Principal: "User:alice", Permission: "allow", Operations: []string{"read", "describe"}, Resource: "topic", Name: "t", Pattern: "prefixed", Host: "*"}}},
 	}
 	b, err := in.YAML()
 	if err != nil {

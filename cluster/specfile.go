@@ -183,6 +183,15 @@ func (s Spec) differences(lab Spec) []string {
 	diff("bind", s.Bind, lab.Bind)
 	diff("heap", s.Heap, lab.Heap)
 	diff("pluginProperties", s.PluginProperties, lab.PluginProperties)
+	if s.Security != nil {
+		have := lab.Security
+		if have == nil {
+			have = &SecuritySpec{}
+		}
+		diff("security.preset", s.Security.Preset, have.Preset)
+		diff("security.tls", s.Security.TLS, have.TLS)
+		diff("security.authorization", s.Security.Authorization, have.Authorization)
+	}
 	for _, k := range slices.Sorted(maps.Keys(s.Properties)) {
 		if have, ok := lab.Properties[k]; !ok || have != s.Properties[k] {
 			out = append(out, fmt.Sprintf("properties[%q]: the lab has %s, asked %q", k, showProp(have, ok), s.Properties[k]))

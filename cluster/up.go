@@ -89,6 +89,9 @@ func (l *Lab) Up(ctx context.Context, o UpOptions) (*UpResult, error) {
 		op.balanceLeaders(ctx)
 	}
 	topics, err := op.ensureTopics(ctx, o)
+	if err == nil {
+		err = op.ensureACLs(ctx, o)
+	}
 	res.Topics, res.Timings = topics, op.steps.Timings
 	return res, err
 }
@@ -280,8 +283,10 @@ func (c *creation) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.topics, err = c.ensureTopics(ctx, c.o)
-	return err
+	if c.topics, err = c.ensureTopics(ctx, c.o); err != nil {
+		return err
+	}
+	return c.ensureACLs(ctx, c.o)
 }
 
 // writeSpec keeps the spec in the lab directory, with the version resolved so a

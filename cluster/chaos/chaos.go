@@ -22,6 +22,7 @@ import (
 	"github.com/kraftlab/kraftlab/cluster"
 	"github.com/kraftlab/kraftlab/cluster/data"
 	"github.com/kraftlab/kraftlab/cluster/usage"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Chaos fault kinds, targets and nemeses.
@@ -127,6 +128,8 @@ type chaosRun struct {
 	rng   *rand.Rand
 	start time.Time
 	rep   *Report
+	// clientOpts connect as the lab's admin, on a secured lab.
+	clientOpts []kgo.Opt
 }
 
 // Chaos runs the workload against a running lab while injecting faults, then
@@ -143,10 +146,14 @@ func Run(ctx context.Context, lab *cluster.Lab, o Options) (*Report, error) {
 		o: o, lab: lab, rng: rand.New(rand.NewPCG(o.Seed, o.Seed^0x6b72616674)),
 		rep: &Report{Lab: lab.Name(), Topic: o.Topic, Seed: o.Seed, Nemesis: o.Nemesis, Faults: []FaultRecord{}},
 	}
+	var err error
+	if r.clientOpts, err = lab.ClientOpts(""); err != nil {
+		return nil, err
+	}
 	if err := r.prepareTopic(ctx); err != nil {
 		return nil, err
 	}
-	w, err := data.StartWorkload(ctx, lab.BootstrapServers(), data.WorkloadOptions{Topic: o.Topic, Rate: o.Rate, RecordSize: o.RecordSize})
+	w, err := data.StartWorkload(ctx, lab.BootstrapServers(), data.WorkloadOptions{Topic: o.Topic, Rate: o.Rate, RecordSize: o.RecordSize, ClientOpts: r.clientOpts})
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +195,7 @@ func Run(ctx context.Context, lab *cluster.Lab, o Options) (*Report, error) {
 // prepareTopic creates the topic (replication 3, min ISR 2 on 3+ brokers) and waits
 // until every replica is in sync.
 func (r *chaosRun) prepareTopic(ctx context.Context) error {
-	cl, err := data.NewClient(r.lab.BootstrapServers())
+	cl, err := data.NewClient(r.lab.BootstrapServers(), r.clientOpts...)
 	if err != nil {
 		return err
 	}
@@ -338,7 +345,7 @@ func (r *chaosRun) restore(ctx context.Context) error {
 // waitHealthy waits until every broker is back and every partition of the topic
 // has its full ISR.
 func (r *chaosRun) waitHealthy(ctx context.Context) error {
-	cl, err := data.NewClient(r.lab.BootstrapServers())
+	cl, err := data.NewClient(r.lab.BootstrapServers(), r.clientOpts...)
 	if err != nil {
 		return err
 	}

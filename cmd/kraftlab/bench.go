@@ -65,6 +65,7 @@ acknowledgement, as Kafka's kafka-producer-perf-test measures it.`,
 				o.Linger = -1 // to the data package 0 means "the default"; here it means none
 			}
 			o.Progress = cmd.ErrOrStderr()
+			o.ClientOpts = t.Opts
 			rep, err := data.BenchProduce(cmd.Context(), t.Brokers, o)
 			if err != nil {
 				return err
@@ -98,7 +99,7 @@ records/s and MB/s (10^6 bytes of record values).`,
 			if err != nil {
 				return err
 			}
-			rep, err := data.BenchConsume(cmd.Context(), t.Brokers, args[0])
+			rep, err := data.BenchConsume(cmd.Context(), t.Brokers, args[0], t.Opts...)
 			if err != nil {
 				return err
 			}

@@ -56,6 +56,7 @@ has read up to where each partition ended when it started.`,
 			if g.output == "json" {
 				emit = printRecordJSON(cmd.OutOrStdout())
 			}
+			o.ClientOpts = t.Opts
 			n, err := data.Consume(cmd.Context(), t.Brokers, o, emit)
 			if err == nil || n > 0 {
 				fmt.Fprintf(cmd.ErrOrStderr(), "Consumed %d records\n", n)

@@ -37,7 +37,7 @@ func (g *globals) adminClient(cmd *cobra.Command, brokers string) (*kgo.Client, 
 	if err != nil {
 		return nil, err
 	}
-	return data.NewClient(t.Brokers)
+	return data.NewClient(t.Brokers, t.Opts...)
 }
 
 // exactArgs is cobra.ExactArgs reporting a usage error (exit 2).

@@ -44,6 +44,7 @@ type globals struct {
 	home   string // KRAFTLAB_HOME
 	output string // text or json
 	source string // where runtimes are fetched from (install, up, render, upgrade)
+	user   string // whom data commands act as on a secured lab
 }
 
 // config is how the cluster package finds labs and runtimes: the flags, then the
@@ -138,6 +139,7 @@ KRaft cluster (no ZooKeeper, no Docker) with one command, ready when it says so.
 	pf.StringVar(&g.name, "name", envOr("KRAFTLAB_LAB", "default"), "lab name ([a-z0-9-]); env KRAFTLAB_LAB")
 	pf.StringVar(&g.home, "home", os.Getenv("KRAFTLAB_HOME"), "directory holding the labs (default ~/.kraftlab); env KRAFTLAB_HOME")
 	pf.StringVarP(&g.output, "output", "o", "text", "output format: text or json")
+	pf.StringVar(&g.user, "user", cluster.AdminUser, "on a secured lab, act as this user (its password or certificate is the lab's)")
 
 	root.AddCommand(
 		newInstallCommand(g),
@@ -155,6 +157,10 @@ KRaft cluster (no ZooKeeper, no Docker) with one command, ready when it says so.
 		newUpgradeCommand(g),
 		newExportCommand(g),
 		newChaosCommand(g),
+		newUserCommand(g),
+		newACLCommand(g),
+		newCertCommand(g),
+		newClientConfigCommand(g),
 	)
 	addDataCommands(root, g)
 	var walk func(*cobra.Command)

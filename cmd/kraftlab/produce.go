@@ -58,6 +58,7 @@ names the file, line and column of the problem.`,
 			if err != nil {
 				return err
 			}
+			o.ClientOpts = t.Opts
 			res, err := data.Produce(cmd.Context(), t.Brokers, o)
 			if err != nil {
 				return err

@@ -49,6 +49,7 @@ It prints records/s, MB/s and produce latency; any discrepancy exits non-zero.`,
 			}
 			o.Partitions, o.ReplicationFactor = int32(partitions), int16(replication)
 			o.ExpectBrokers, o.Progress = t.ExpectBrokers, cmd.ErrOrStderr()
+			o.ClientOpts = t.Opts
 			rep, err := data.Smoke(cmd.Context(), t.Brokers, o)
 			printErr := printSmoke(cmd.OutOrStdout(), g, rep)
 			if err == nil && printErr == nil && rep.Passed && t.ExpectBrokers > 0 && g.output == "text" {

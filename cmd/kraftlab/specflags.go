@@ -25,6 +25,8 @@ type specFlags struct {
 	ports                      string
 	heap, bindAddr             string
 	sets, plugin               []string
+	security                   string
+	acls, noTLS                bool
 	version, kafkaHome         string
 }
 
@@ -41,6 +43,9 @@ func (f *specFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.heap, "heap", cluster.DefaultHeap, "JVM heap per node")
 	fs.StringVar(&f.bindAddr, "bind", cluster.DefaultBind, "address every listener binds (anything but loopback exposes the lab, with a warning)")
 	fs.StringArrayVar(&f.sets, "set", nil, "override a broker property: key=value on every node, or NODE:key=value on one (repeatable)")
+	fs.StringVar(&f.security, "security", cluster.SecurityPlaintext, "secure every listener: plaintext, tls (server TLS), mtls (client certificates), sasl-scram or sasl-plain (SASL over TLS unless --no-tls)")
+	fs.BoolVar(&f.acls, "acls", false, "turn on ACLs (StandardAuthorizer; what no ACL allows is denied); needs mtls, sasl-scram or sasl-plain")
+	fs.BoolVar(&f.noTLS, "no-tls", false, "sasl-* presets: SASL without TLS (SASL_PLAINTEXT)")
 	fs.StringArrayVar(&f.plugin, "plugin-property", nil, "a property name (or a prefix ending in '.') that this Kafka release does not list, e.g. a plugin's: passed through unchecked (repeatable)")
 	fs.StringVar(&f.version, "kafka-version", "", fmt.Sprintf("Kafka version (default %s); env KRAFTLAB_KAFKA_VERSION", dist.DefaultVersion))
 	fs.StringVar(&f.kafkaHome, "kafka-home", "", "an unpacked official Kafka tarball to use instead of fetching one; env KAFKA_HOME")
@@ -51,7 +56,7 @@ func (f *specFlags) given(cmd *cobra.Command) bool {
 	if f.file != "" {
 		return true
 	}
-	for _, name := range []string{"nodes", "controllers", "brokers", "quorum", "broker-port", "controller-port", "ports", "heap", "bind", "set", "plugin-property", "kafka-version", "kafka-home"} {
+	for _, name := range []string{"nodes", "controllers", "brokers", "quorum", "broker-port", "controller-port", "ports", "heap", "bind", "set", "plugin-property", "security", "acls", "no-tls", "kafka-version", "kafka-home"} {
 		if cmd.Flags().Changed(name) {
 			return true
 		}
@@ -126,6 +131,24 @@ func (f *specFlags) spec(cmd *cobra.Command, g *globals, withEnv bool) (cluster.
 		}
 		src.SetByFlag("properties", "--set")
 		src.SetByFlag("nodeProperties", "--set")
+	}
+	if changed("security") || changed("acls") || changed("no-tls") {
+		if s.Security == nil {
+			s.Security = &cluster.SecuritySpec{}
+		}
+		if changed("security") {
+			s.Security.Preset = f.security
+			src.SetByFlag("security.preset", "--security")
+		}
+		if changed("acls") {
+			s.Security.Authorization = f.acls
+			src.SetByFlag("security.authorization", "--acls")
+		}
+		if changed("no-tls") {
+			tls := !f.noTLS
+			s.Security.TLS = &tls
+			src.SetByFlag("security.tls", "--no-tls")
+		}
 	}
 	if changed("plugin-property") {
 		s.PluginProperties = append(s.PluginProperties, f.plugin...)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // target is the cluster a data command talks to.
@@ -15,6 +16,8 @@ type target struct {
 	// ExpectBrokers is how many brokers the lab should have; 0 when --brokers points
 	// at a cluster kraftlab does not manage.
 	ExpectBrokers int
+	// Opts connect to a secured lab as --user: TLS, a certificate, SASL.
+	Opts []kgo.Opt
 }
 
 // resolveTarget returns --brokers when given, else the bootstrap servers of the lab.
@@ -30,7 +33,11 @@ func (g *globals) resolveTarget(cmd *cobra.Command, brokers string) (target, err
 	if err := lab.RequireRunning(); err != nil {
 		return target{}, err
 	}
-	return target{Brokers: lab.BootstrapServers(), ExpectBrokers: lab.Brokers()}, nil
+	opts, err := lab.ClientOpts(g.user)
+	if err != nil {
+		return target{}, err
+	}
+	return target{Brokers: lab.BootstrapServers(), ExpectBrokers: lab.Brokers(), Opts: opts}, nil
 }
 
 // splitList splits a comma-separated flag value, dropping blanks.

@@ -24,6 +24,8 @@ func schemaOf(t reflect.Type, f reflect.StructField) map[string]any {
 		s["description"] = doc
 	}
 	switch t.Kind() {
+	case reflect.Pointer:
+		return schemaOf(t.Elem(), f)
 	case reflect.Struct:
 		s["type"] = "object"
 		s["additionalProperties"] = false

@@ -150,6 +150,10 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	switch v.Kind() {
+	case reflect.Pointer:
+		elem := reflect.New(v.Type().Elem())
+		d.value(n, elem.Elem(), path)
+		v.Set(elem)
 	case reflect.Struct:
 		d.structValue(n, v, path)
 	case reflect.Map:
