@@ -169,7 +169,7 @@ func (l *Lab) renderSecurity() (*render.Security, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(pw) == 0 && l.st == nil {
+	if len(pw) == 0 {
 		// A lab not created yet (render, export): its passwords are still to be made.
 		for _, u := range append([]UserSpec{{Name: AdminUser}, {Name: NodePrincipal}}, sec.Users...) {
 			pw[u.Name] = "<" + u.Name + "-password>"

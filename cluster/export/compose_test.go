@@ -32,7 +32,15 @@ func TestComposeGolden(t *testing.T) {
 func TestComposeExportsEveryExample(t *testing.T) {
 	for _, name := range exampleLabFiles(t) {
 		t.Run(name, func(t *testing.T) {
-			res, err := Compose(exampleLayout(t, name), ComposeOptions{})
+			lay := exampleLayout(t, name)
+			res, err := Compose(lay, ComposeOptions{})
+			if lay.Spec.Security.Secured() {
+				// Not covered yet: refused, saying what to use instead.
+				if err == nil || !strings.Contains(err.Error(), "compose export covers plaintext labs only") || !strings.Contains(err.Error(), "export strimzi") {
+					t.Fatalf("compose of a secured lab: %v", err)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -68,6 +68,10 @@ func Strimzi(lay *cluster.Layout, o StrimziOptions) (*Result, error) {
 		res.Notes = append(res.Notes, "quorum: dynamic has no Strimzi counterpart: the operator writes a static controller.quorum.voters from the controller nodes itself, so the voter set follows the controller pool, not AddRaftVoter/RemoveRaftVoter")
 	}
 
+	listeners, err := strimziListeners(lay.Spec)
+	if err != nil {
+		return nil, err
+	}
 	var objects []any
 	for _, pool := range nodePools(lay.Render, name, storage) {
 		objects = append(objects, pool)
@@ -77,11 +81,15 @@ func Strimzi(lay *cluster.Layout, o StrimziOptions) (*Result, error) {
 		Spec: strimziKafkaSpec{
 			Kafka: strimziKafkaCluster{
 				Version: version, MetadataVersion: metadata,
-				Listeners: strimziListeners(lay.Spec),
-				Config:    config,
+				Listeners:     listeners,
+				Authorization: authorizationOf(lay.Spec),
+				Config:        config,
 			},
 			EntityOperator: strimziEntityOperator{TopicOperator: &struct{}{}},
 		},
+	}
+	if lay.Spec.Security.Secured() && (lay.Spec.Security.SASL() != "" || lay.Spec.Security.ClientCertificates()) {
+		kafka.Spec.EntityOperator.UserOperator = &struct{}{}
 	}
 	objects = append(objects, kafka)
 	topics, err := kafkaTopics(lay, name)
@@ -90,6 +98,11 @@ func Strimzi(lay *cluster.Layout, o StrimziOptions) (*Result, error) {
 	}
 	for _, t := range topics {
 		objects = append(objects, t)
+	}
+	users, userNotes := kafkaUsers(lay.Spec, name)
+	res.Notes = append(res.Notes, userNotes...)
+	for _, u := range users {
+		objects = append(objects, u)
 	}
 
 	for _, obj := range objects {
@@ -125,10 +138,40 @@ type (
 		EntityOperator strimziEntityOperator `yaml:"entityOperator"`
 	}
 	strimziKafkaCluster struct {
-		Version         string            `yaml:"version"`
-		MetadataVersion string            `yaml:"metadataVersion,omitempty"`
-		Listeners       []strimziListener `yaml:"listeners"`
-		Config          map[string]any    `yaml:"config,omitempty"`
+		Version         string                `yaml:"version"`
+		MetadataVersion string                `yaml:"metadataVersion,omitempty"`
+		Listeners       []strimziListener     `yaml:"listeners"`
+		Authorization   *strimziAuthorization `yaml:"authorization,omitempty"`
+		Config          map[string]any        `yaml:"config,omitempty"`
+	}
+	strimziAuthorization struct {
+		Type       string   `yaml:"type"`
+		SuperUsers []string `yaml:"superUsers,omitempty"`
+	}
+	strimziUser struct {
+		APIVersion string          `yaml:"apiVersion"`
+		Kind       string          `yaml:"kind"`
+		Metadata   objectMeta      `yaml:"metadata"`
+		Spec       strimziUserSpec `yaml:"spec"`
+	}
+	strimziUserSpec struct {
+		Authentication strimziListenerAuth `yaml:"authentication"`
+		Authorization  *strimziUserAuthz   `yaml:"authorization,omitempty"`
+	}
+	strimziUserAuthz struct {
+		Type string       `yaml:"type"`
+		ACLs []strimziACL `yaml:"acls"`
+	}
+	strimziACL struct {
+		Resource   strimziACLResource `yaml:"resource"`
+		Type       string             `yaml:"type,omitempty"`
+		Operations []string           `yaml:"operations"`
+		Host       string             `yaml:"host,omitempty"`
+	}
+	strimziACLResource struct {
+		Type        string `yaml:"type"`
+		Name        string `yaml:"name,omitempty"`
+		PatternType string `yaml:"patternType,omitempty"`
 	}
 	strimziListener struct {
 		Name string `yaml:"name"`
@@ -183,16 +226,120 @@ type (
 )
 
 // strimziListeners are the Kafka resource's listeners: the lab's client listener
-// as Strimzi's plain internal listener on 9092 (a lab is plaintext; the
-// controller listener is Strimzi's own business).
-//
-// Secured labs map here once the spec has security: tls → TLS: true on a "tls"
-// listener on 9093; mtls → that plus Authentication{Type: "tls"}; scram →
-// Authentication{Type: "scram-sha-512"}; with authorization (spec.kafka.
-// authorization type simple), an EntityOperator.UserOperator, and a KafkaUser per
-// user carrying its ACLs, validated like the rest by the embedded KafkaUser CRD.
-func strimziListeners(cluster.Spec) []strimziListener {
-	return []strimziListener{{Name: "plain", Port: 9092, Type: "internal", TLS: false}}
+// as Strimzi's internal listener, secured as the lab is: tls → TLS on 9093, mtls →
+// that with certificate authentication, sasl-scram → SCRAM-SHA-512 (over TLS, or
+// plain on 9092). The operator secures the controller and replication listeners
+// itself. Strimzi has no SASL/PLAIN listener authentication, so a sasl-plain lab
+// is refused rather than silently changed.
+func strimziListeners(spec cluster.Spec) ([]strimziListener, error) {
+	sec := spec.Security
+	if !sec.Secured() {
+		return []strimziListener{{Name: "plain", Port: 9092, Type: "internal", TLS: false}}, nil
+	}
+	if sec.SASL() == "PLAIN" {
+		return nil, usage.Errorf("lab %q uses SASL/PLAIN, which Strimzi's listeners do not offer (their authentication types are tls, scram-sha-512, oauth and custom); export a sasl-scram or mtls lab instead", spec.Name)
+	}
+	l := strimziListener{Name: "tls", Port: 9093, Type: "internal", TLS: true}
+	if !sec.UsesTLS() {
+		l = strimziListener{Name: "plain", Port: 9092, Type: "internal", TLS: false}
+	}
+	switch {
+	case sec.ClientCertificates():
+		l.Authentication = &strimziListenerAuth{Type: "tls"}
+	case sec.SASL() != "":
+		l.Authentication = &strimziListenerAuth{Type: "scram-sha-512"}
+	}
+	return []strimziListener{l}, nil
+}
+
+// authorizationOf is simple authorization for a lab with ACLs, admin a super
+// user (under the name Strimzi authenticates it by).
+func authorizationOf(spec cluster.Spec) *strimziAuthorization {
+	sec := spec.Security
+	if !sec.Secured() || !sec.Authorization {
+		return nil
+	}
+	admin := cluster.AdminUser
+	if sec.ClientCertificates() {
+		admin = "CN=" + admin // Strimzi maps no rule: a certificate's principal is its DN
+	}
+	return &strimziAuthorization{Type: "simple", SuperUsers: []string{admin}}
+}
+
+// strimziACLOps are Strimzi's names of the ACL operations.
+var strimziACLOps = map[string]string{
+	"all": "All", "read": "Read", "write": "Write", "create": "Create", "delete": "Delete", "alter": "Alter",
+	"describe": "Describe", "describe-configs": "DescribeConfigs", "alter-configs": "AlterConfigs",
+	"idempotent-write": "IdempotentWrite", "cluster-action": "ClusterAction",
+}
+
+// kafkaUsers are a KafkaUser for admin and each user of a secured lab, carrying the
+// ACLs of its principal; ACLs of a principal that is no user of the lab are left
+// out, with a note.
+func kafkaUsers(spec cluster.Spec, clusterName string) ([]strimziUser, []string) {
+	sec := spec.Security
+	if !sec.Secured() || (sec.SASL() == "" && !sec.ClientCertificates()) {
+		return nil, nil
+	}
+	auth := strimziListenerAuth{Type: "scram-sha-512"}
+	if sec.ClientCertificates() {
+		auth.Type = "tls"
+	}
+	var out []strimziUser
+	var notes []string
+	names := []string{cluster.AdminUser}
+	for _, u := range sec.Users {
+		names = append(names, u.Name)
+	}
+	for _, name := range names {
+		u := strimziUser{
+			APIVersion: strimziAPIVersion, Kind: "KafkaUser",
+			Metadata: objectMeta{Name: name, Labels: map[string]string{"strimzi.io/cluster": clusterName}},
+			Spec:     strimziUserSpec{Authentication: auth},
+		}
+		if sec.Authorization {
+			authz := &strimziUserAuthz{Type: "simple", ACLs: []strimziACL{}}
+			for _, a := range sec.ACLs {
+				if a.Principal == "User:"+name {
+					authz.ACLs = append(authz.ACLs, strimziACLOf(a))
+				}
+			}
+			if len(authz.ACLs) > 0 {
+				u.Spec.Authorization = authz
+			}
+		}
+		out = append(out, u)
+	}
+	for _, a := range sec.ACLs {
+		if name, _ := strings.CutPrefix(a.Principal, "User:"); !sec.HasUser(name) {
+			notes = append(notes, fmt.Sprintf("ACL for %s left out: %s is no user of the lab, and Strimzi keeps ACLs in KafkaUsers", a.Principal, name))
+		}
+	}
+	return out, notes
+}
+
+func strimziACLOf(a cluster.ACLSpec) strimziACL {
+	r := strimziACLResource{Type: a.Resource, Name: a.Name, PatternType: "literal"}
+	switch a.Resource {
+	case "transactional-id":
+		r.Type = "transactionalId"
+	case "cluster":
+		r.Name, r.PatternType = "", ""
+	}
+	if a.Pattern == "prefixed" {
+		r.PatternType = "prefix"
+	}
+	acl := strimziACL{Resource: r, Type: a.Permission, Host: a.Host}
+	if acl.Type == "" {
+		acl.Type = "allow"
+	}
+	if acl.Host == "" {
+		acl.Host = "*"
+	}
+	for _, op := range a.Operations {
+		acl.Operations = append(acl.Operations, strimziACLOps[op])
+	}
+	return acl
 }
 
 var (

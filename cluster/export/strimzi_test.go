@@ -335,3 +335,32 @@ func TestStrimziNodePoolsFromAList(t *testing.T) {
 		}
 	}
 }
+
+// A secured lab's listener, authorization and users go to Strimzi too: SCRAM on a
+// TLS listener, simple authorization with admin a super user, and a KafkaUser per
+// user with its ACLs.
+func TestStrimziSecured(t *testing.T) {
+	res, err := Strimzi(exampleLayout(t, "secured"), StrimziOptions{KafkaVersion: "4.2.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(res.Stream)
+	for _, want := range []string{
+		"name: tls\n        port: 9093\n        type: internal\n        tls: true\n        authentication:\n          type: scram-sha-512",
+		"authorization:\n      type: simple\n      superUsers:\n        - admin",
+		"userOperator: {}",
+		"kind: KafkaUser\nmetadata:\n  name: alice",
+		"name: alice-\n", "patternType: prefix", "- Describe",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the export lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestStrimziRefusesPlain(t *testing.T) {
+	lay := specLayout(t, cluster.Spec{Name: "p", Security: &cluster.SecuritySpec{Preset: cluster.SecurityPlain}})
+	if _, err := Strimzi(lay, StrimziOptions{KafkaVersion: "4.2.0"}); err == nil || !strings.Contains(err.Error(), "SASL/PLAIN, which Strimzi's listeners do not offer") {
+		t.Errorf("export of a sasl-plain lab: %v", err)
+	}
+}
