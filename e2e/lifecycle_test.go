@@ -228,9 +228,9 @@ func (l *lab) status(t *testing.T) statusJSON {
 }
 
 // readAll consumes a topic from the start until it has been idle for a while.
-func readAll(t *testing.T, brokers []string, topic string) []string {
+func readAll(t *testing.T, brokers []string, topic string, opts ...kgo.Opt) []string {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

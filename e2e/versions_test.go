@@ -74,15 +74,19 @@ func TestKafka39(t *testing.T) {
 
 // A rolling upgrade 3.9.1 → the default 4.x while a producer writes throughout:
 // every acknowledged record is still there afterwards, smoke passes before and
-// after, and --finalize raises metadata.version.
+// after, and --finalize raises metadata.version. The lab is secured (SASL/SCRAM over
+// TLS, ACLs), the way production clusters run: the upgrade, the producer (a
+// program of the test's own, configured from client-config) and what follows on
+// the secured lab (TestSecuredSCRAM's checks) must all work through it.
 func TestRollingUpgrade(t *testing.T) {
 	l := newLab(t, 3)
-	l.up(3, "--kafka-version", "3.9.1")
+	l.up(3, "--kafka-version", "3.9.1", "--security", "sasl-scram", "--acls")
 	l.must("topic", "create", "rolling", "-c", "min.insync.replicas=2")
 	l.must("smoke")
+	admin := l.clientOpts(t, "admin")
 
-	cl, err := kgo.NewClient(kgo.SeedBrokers(l.bootstrap(3)...), kgo.DefaultProduceTopic("rolling"),
-		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(0))
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(l.bootstrap(3)...), kgo.DefaultProduceTopic("rolling"),
+		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(0)}, admin...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +148,7 @@ func TestRollingUpgrade(t *testing.T) {
 	if res.From != "3.9.1" || len(res.Nodes) != 3 {
 		t.Errorf("upgrade result: %+v", res)
 	}
-	got := readAll(t, l.bootstrap(3), "rolling")
+	got := readAll(t, l.bootstrap(3), "rolling", admin...)
 	seen := make(map[string]bool, len(got))
 	for _, v := range got {
 		seen[v] = true
@@ -175,6 +179,7 @@ func TestRollingUpgrade(t *testing.T) {
 	if r := l.must("smoke"); !strings.Contains(r.stdout, "0 lost") {
 		t.Errorf("smoke after finalizing: %s", r)
 	}
+	checkSecuredSCRAM(t, l)
 	l.must("down")
 }
 
