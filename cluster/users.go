@@ -422,7 +422,12 @@ func (l *Lab) DeleteACL(ctx context.Context, a ACLSpec) ([]ACLSpec, error) {
 			deleted = append(deleted, aclFromDeleted(d))
 		}
 	}
+	// Kafka keeps one ACL per operation; the spec keeps them as asked, several
+	// operations to an entry: the entry asked for goes, as do single ones deleted.
 	gone := map[string]bool{}
+	if len(deleted) > 0 {
+		gone[aclKey(a)] = true
+	}
 	for _, d := range deleted {
 		gone[aclKey(d)] = true
 	}

@@ -143,6 +143,9 @@ func printUp(cmd *cobra.Command, g *globals, lab *cluster.Lab, res *cluster.UpRe
 		}
 		next = append(next, "smoke")
 	}
+	if lab.Spec().Security.Secured() {
+		next = append(next, "client-config")
+	}
 	next = append(next, "logs 1 -f", "down")
 	printHints(w, g, next)
 	return nil
