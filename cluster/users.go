@@ -106,15 +106,15 @@ func (l *Lab) AddUser(ctx context.Context, name, password string) (*UserResult, 
 }
 
 func validateNewUser(sec *SecuritySpec, name string) error {
+	if sec.HasUser(name) {
+		return usage.Errorf("user %q exists already", name)
+	}
 	probe := *sec
 	probe.Users = append(slices.Clone(sec.Users), UserSpec{Name: name})
 	for _, e := range probe.validate() {
 		if strings.HasPrefix(e.Path, "security.users[") {
 			return usage.Errorf("user %q: %s", name, e.Msg)
 		}
-	}
-	if sec.HasUser(name) {
-		return usage.Errorf("user %q exists already", name)
 	}
 	return nil
 }
