@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/kraftlab/kraftlab/cluster/internal/proc"
+	"github.com/twmb/franz-go/pkg/kfake"
 )
 
 // A dial to a port nothing listens on fails without a connect attempt, so a lab
@@ -45,5 +46,31 @@ func TestCaughtUp(t *testing.T) {
 	}
 	if ok, seen := (&Quorum{LeaderID: -1}).CaughtUp(1, nil); ok || seen != "no quorum leader yet" {
 		t.Errorf("no leader: %v %q", ok, seen)
+	}
+}
+
+// A node of another cluster on the address is named as such, never taken for the
+// lab's own.
+func TestCheckClusterID(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.ClusterID("someone-elses"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ac, err := Dial(c.ListenAddrs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ac.Close()
+	err = ac.CheckClusterID(t.Context(), 0, "this-labs-id", false)
+	var wrong *WrongClusterError
+	if !errors.As(err, &wrong) || wrong.Got != "someone-elses" || !strings.Contains(err.Error(), "another Kafka cluster (cluster id someone-elses, not this lab's this-labs-id)") {
+		t.Errorf("CheckClusterID: %v", err)
+	}
+	if err := ac.CheckClusterID(t.Context(), 0, "someone-elses", false); err != nil {
+		t.Errorf("the right cluster: %v", err)
+	}
+	if _, cid, err := ac.RegisteredBrokers(t.Context(), 0); err != nil || cid != "someone-elses" {
+		t.Errorf("RegisteredBrokers: cluster id %q, %v", cid, err)
 	}
 }
