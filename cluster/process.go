@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -63,9 +64,20 @@ type startedNode struct {
 	exitErr error
 }
 
+// closeInheritedOnExec marks every descriptor this process inherited (beyond
+// stdin, stdout and stderr) close-on-exec, once. A node JVM outlives kraftlab by
+// design; without this it would keep whatever its starter held open — a lock file
+// a script took with flock(1), say — for as long as the lab runs.
+var closeInheritedOnExec = sync.OnceFunc(func() {
+	for fd := 3; fd < 1024; fd++ {
+		syscall.CloseOnExec(fd)
+	}
+})
+
 // startProcess launches args as a detached process (its own session, so a Ctrl-C
 // in the terminal does not reach it) with stdout and stderr appended to consoleLog.
 func startProcess(id int, args []string, consoleLog string) (*startedNode, error) {
+	closeInheritedOnExec()
 	out, err := os.OpenFile(consoleLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("start node %d: %w", id, err)
