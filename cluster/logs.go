@@ -339,4 +339,3 @@ func writeMerged(w io.Writer, logs []*followedLog) {
 		pick.queue = pick.queue[1:]
 	}
 }
-
