@@ -78,6 +78,11 @@ func TestNewOptions(t *testing.T) {
 			want: with(func(s *cluster.Spec) { s.Ports = cluster.PortsSpec{Broker: 25000, Controller: 25100} }),
 		},
 		{
+			name: "auto ports without bases start from the test bases",
+			opts: []Option{Spec(cluster.Spec{Ports: cluster.PortsSpec{Auto: true}})},
+			want: defaults,
+		},
+		{
 			name: "topics add up",
 			opts: []Option{Topics(cluster.TopicSpec{Name: "a"}), Topics(cluster.TopicSpec{Name: "b", Partitions: 2})},
 			want: with(func(s *cluster.Spec) {

@@ -82,7 +82,7 @@ func newOptions(opts []Option, getenv func(string) string) *options {
 	if s.Heap == "" {
 		s.Heap = DefaultHeap
 	}
-	if s.Ports == (cluster.PortsSpec{}) {
+	if s.Ports.Broker == 0 && s.Ports.Controller == 0 {
 		s.Ports = cluster.PortsSpec{Broker: defaultBrokerBase, Controller: defaultControllerBase, Auto: true}
 	}
 	for k, v := range testProperties {
@@ -112,8 +112,8 @@ func setProperty(s *cluster.Spec, k, v string) {
 // Spec starts from a whole lab spec, for what the other options do not cover
 // (isolated roles with an explicit node list, a dynamic quorum, per-node
 // properties). Options after it change its fields. Its name is only a prefix:
-// every test lab gets a name of its own. Its ports, when it sets none, are picked
-// as for any test lab.
+// every test lab gets a name of its own. Its ports, unless it sets a base, are
+// picked as for any test lab.
 func Spec(s cluster.Spec) Option {
 	return func(o *options) {
 		o.spec = s
