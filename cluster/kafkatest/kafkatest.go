@@ -156,9 +156,6 @@ func start(ctx context.Context, t testing.TB, o *options, prefix string) (*Lab, 
 			t.Logf("kafkatest: %s", r)
 		}
 	})
-	if err := checkRuntime(ctx, cfg.Runtime, o.spec.Kafka, log); err != nil {
-		return nil, err
-	}
 	wd, err := startWatchdog(home)
 	if err != nil {
 		return nil, err
@@ -184,6 +181,10 @@ func start(ctx context.Context, t testing.TB, o *options, prefix string) (*Lab, 
 			err = fmt.Errorf("%w\n(and removing it: %v)", err, terr)
 		}
 		l.release(wd)
+		// Only now, so a lab that starts pays nothing for it: was it the machine?
+		if rerr := checkRuntime(ctx, cfg.Runtime, o.spec.Kafka); rerr != nil {
+			return nil, rerr
+		}
 		return nil, fmt.Errorf("start lab %s: %w", name, err)
 	}
 	l.lab, l.brokers = lab, lab.BootstrapServers()

@@ -4,16 +4,19 @@ package kafkatest
 // names, progress lines, and the watchdog and reaper on labs that are not there.
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/kraftlab/kraftlab/cluster"
 	"github.com/kraftlab/kraftlab/cluster/internal/flock"
+	"github.com/kraftlab/kraftlab/cluster/internal/labdir"
 )
 
 func TestNewOptions(t *testing.T) {
@@ -218,5 +221,34 @@ func TestReapLeftoversSparesLabsWithALiveOwner(t *testing.T) {
 	}
 	if _, err := os.Stat(ownerFile(home, "alive-1")); err != nil {
 		t.Errorf("owner file of a live owner was removed: %v", err)
+	}
+}
+
+// A machine without Java: Start says what to install, and SkipIfUnavailable turns
+// that into a skip. No JVM runs: the runtime step fails first.
+func TestWithoutJava(t *testing.T) {
+	t.Setenv("JAVA_HOME", filepath.Join(t.TempDir(), "no-jdk"))
+	o := newOptions([]Option{CacheDir(t.TempDir())}, func(string) string { return "" })
+	_, err := start(t.Context(), t, o, t.Name())
+	var un *unavailableError
+	if !errors.As(err, &un) {
+		t.Fatalf("want the machine found unable to run Kafka, got %v", err)
+	}
+	for _, want := range []string{"JAVA_HOME=", "has no bin/java", "install a JDK", "KAFKA_HOME", "kafkatest.SkipIfUnavailable()"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q:\n%v", want, err)
+		}
+	}
+	home, _ := labdir.UserTemp("kafkatest")
+	if left, _ := filepath.Glob(filepath.Join(home, "testwithoutjava-"+strconv.Itoa(os.Getpid())+"-*")); len(left) > 0 {
+		t.Errorf("a lab that never started left %v", left)
+	}
+	reached := false
+	t.Run("SkipIfUnavailable", func(t *testing.T) {
+		fail(t, &options{skip: true}, err)
+		reached = true
+	})
+	if reached {
+		t.Errorf("with SkipIfUnavailable, the test went on after a machine without Java")
 	}
 }

@@ -1,13 +1,12 @@
 package kafkatest
 
-// This file owns the runtime check before a lab starts: Java and the Kafka runtime
-// are found or fetched once per process, and a machine that cannot have them is
-// told apart from a lab that fails, so SkipIfUnavailable skips only the former.
+// This file owns telling a machine that cannot run Kafka (no Java, no runtime and
+// no way to fetch one) apart from a lab that fails to start, after the fact, so
+// SkipIfUnavailable skips only the former and a lab that starts pays nothing.
 
 import (
 	"context"
 	"errors"
-	"io"
 	"sync"
 
 	"github.com/kraftlab/kraftlab/cluster"
@@ -33,24 +32,24 @@ const installHint = `kafkatest runs real Kafka brokers, which need Java 17+ and 
   - offline, set KAFKA_HOME to an unpacked Kafka tarball.
 To skip such tests instead of failing them, pass kafkatest.SkipIfUnavailable().`
 
-// checked remembers, per cache and release, what the runtime check found: a
-// package's tests check once, not once per lab.
+// checked remembers, per cache and release, what the runtime check found: the
+// tests of a package on a machine without Java check once, not once per test.
 var checked = struct {
 	sync.Mutex
 	m map[string]error
 }{m: map[string]error{}}
 
-// checkRuntime makes sure Java and the runtime the spec asks for are there,
-// fetching the runtime into the cache if needed (one fetch per user at a time:
-// another test binary fetching the same release is waited for).
-func checkRuntime(ctx context.Context, ro dist.Options, k cluster.KafkaSpec, progress io.Writer) error {
+// checkRuntime says whether Java and the runtime the spec asks for are there, as
+// the lab's start found them (an *unavailableError when not), fetching the runtime
+// into the cache if that is what failed before.
+func checkRuntime(ctx context.Context, ro dist.Options, k cluster.KafkaSpec) error {
 	key := ro.CacheDir + "\x00" + k.Version + "\x00" + k.Home
 	checked.Lock()
 	defer checked.Unlock()
 	if err, ok := checked.m[key]; ok {
 		return err
 	}
-	ro.Version, ro.KafkaHome, ro.Progress = k.Version, k.Home, progress
+	ro.Version, ro.KafkaHome = k.Version, k.Home
 	_, err := cluster.Install(ctx, ro)
 	var bad *usage.Error
 	switch {
