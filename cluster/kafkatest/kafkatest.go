@@ -182,8 +182,11 @@ func start(ctx context.Context, t testing.TB, o *options, prefix string) (*Lab, 
 		}
 		l.release(wd)
 		// Only now, so a lab that starts pays nothing for it: was it the machine?
-		if rerr := checkRuntime(ctx, cfg.Runtime, o.spec.Kafka); rerr != nil {
-			return nil, rerr
+		// (Not after an interruption, which says nothing about the machine.)
+		if ctx.Err() == nil {
+			if rerr := checkRuntime(ctx, cfg.Runtime, o.spec.Kafka); rerr != nil {
+				return nil, rerr
+			}
 		}
 		return nil, fmt.Errorf("start lab %s: %w", name, err)
 	}
