@@ -2,7 +2,7 @@
 BIN := bin/kraftlab
 GO  ?= go
 
-.PHONY: build deps lab lab-down test test-short vet cross fuzz bench clean
+.PHONY: build deps lab lab-down test test-short vet cross fuzz bench bench-gotest clean
 
 build:
 	@echo "Building $(BIN) (the first build also downloads the Go modules it needs; later ones take seconds)"
@@ -24,6 +24,7 @@ lab-down: build
 vet: cross
 	gofmt -l . | (! grep .) || (echo "gofmt needed on the files above" && exit 1)
 	$(GO) vet ./...
+	cd examples/gotest && $(GO) vet ./...
 
 # macOS builds from any machine: process and port lookups differ per system
 # (cluster/internal/proc), so both Mac architectures must compile and vet clean.
@@ -36,24 +37,33 @@ cross:
 test-short:
 	$(GO) test -short -count=1 ./...
 
-# Everything: vet, unit tests, a short fuzz run, and the end-to-end suite on real brokers.
+# Everything: vet, unit tests, a short fuzz run, and the end-to-end suite on real
+# brokers: the command's (e2e), kafkatest's own, and the Go test example module's.
 test: deps vet
 	$(GO) test -count=1 -short ./...
 	$(MAKE) fuzz
 	$(GO) test -count=1 -timeout 45m -v ./e2e/
+	$(GO) test -count=1 -timeout 15m ./cluster/kafkatest/
+	cd examples/gotest && $(GO) test -count=1 -timeout 10m ./...
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzRenderOverride -fuzztime 15s ./cluster/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseStat$$' -fuzztime 10s ./cluster/internal/proc/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseProcargs2$$' -fuzztime 10s ./cluster/internal/proc/
 
-# Benchmarks on real JVMs (about 15 minutes; see BENCHMARKS.md): up-time against the
-# tutorial and bare JVMs, then produce throughput against Kafka's own producer
-# benchmark. Each prints a JSON object as its last line. Quick check:
-#   make bench BENCH_UP_FLAGS="--runs 1" BENCH_PRODUCE_FLAGS="--bytes 100MB --warmup 0"
+# Benchmarks on real JVMs (about 18 minutes; see BENCHMARKS.md): up-time against the
+# tutorial and bare JVMs, produce throughput against Kafka's own producer
+# benchmark, then what kafkatest costs a Go test against kfake. Each prints a JSON
+# object as its last line. Quick check:
+#   make bench BENCH_UP_FLAGS="--runs 1" BENCH_PRODUCE_FLAGS="--bytes 100MB --warmup 0" BENCH_GOTEST_FLAGS="--runs 1"
 bench: deps build
 	KRAFTLAB=$(CURDIR)/$(BIN) scripts/bench-up $(BENCH_UP_FLAGS)
 	KRAFTLAB=$(CURDIR)/$(BIN) scripts/bench-produce $(BENCH_PRODUCE_FLAGS)
+	scripts/bench-gotest $(BENCH_GOTEST_FLAGS)
+
+# The kafkatest benchmark alone.
+bench-gotest: deps
+	scripts/bench-gotest $(BENCH_GOTEST_FLAGS)
 
 clean:
 	rm -rf bin

@@ -242,3 +242,25 @@ func writeNew(path string, data []byte) error {
 	}
 	return f.Close()
 }
+
+// UserTemp is the per-user directory <temp dir>/kraftlab-<uid>/sub, shared by every
+// kraftlab process of this user whatever its lab home (port reservations, the labs
+// of Go tests), created if missing. It is refused if it or its parent is a
+// symbolic link or not the user's own: on a shared /tmp another user could plant one.
+func UserTemp(sub string) (string, error) {
+	dir := filepath.Join(os.TempDir(), "kraftlab-"+strconv.Itoa(os.Getuid()), sub)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		info, err := os.Lstat(d)
+		if err != nil {
+			return "", err
+		}
+		st, ok := info.Sys().(*syscall.Stat_t)
+		if info.Mode()&fs.ModeSymlink != 0 || !info.IsDir() || (ok && int(st.Uid) != os.Getuid()) {
+			return "", fmt.Errorf("%s is not a directory of this user's; remove it", d)
+		}
+	}
+	return dir, nil
+}

@@ -7,7 +7,6 @@ package ports
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/kraftlab/kraftlab/cluster/internal/flock"
+	"github.com/kraftlab/kraftlab/cluster/internal/labdir"
 )
 
 // Use is one port a node needs.
@@ -136,22 +136,11 @@ func Reserve(ports []int) (*Reservation, error) {
 }
 
 // reservationDir is the per-user directory of port locks, shared by every kraftlab
-// process of this user whatever its lab home. It is refused if it is a symbolic
-// link or not the user's own: on a shared /tmp another user could plant one.
+// process of this user whatever its lab home.
 func reservationDir() (string, error) {
-	dir := filepath.Join(os.TempDir(), "kraftlab-"+strconv.Itoa(os.Getuid()), "ports")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	dir, err := labdir.UserTemp("ports")
+	if err != nil {
 		return "", fmt.Errorf("port reservations: %w", err)
-	}
-	for _, d := range []string{filepath.Dir(dir), dir} {
-		info, err := os.Lstat(d)
-		if err != nil {
-			return "", fmt.Errorf("port reservations: %w", err)
-		}
-		st, ok := info.Sys().(*syscall.Stat_t)
-		if info.Mode()&fs.ModeSymlink != 0 || !info.IsDir() || (ok && int(st.Uid) != os.Getuid()) {
-			return "", fmt.Errorf("port reservations: %s is not a directory of this user's; remove it", d)
-		}
 	}
 	return dir, nil
 }
