@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kraftlab/kraftlab/cluster"
 	"github.com/kraftlab/kraftlab/cluster/internal/kraft"
 	"github.com/kraftlab/kraftlab/cluster/internal/topicadmin"
 )
@@ -23,7 +24,22 @@ import (
 // restarted broker's listener), so they can change any of them.
 func (l *Lab) Client(t testing.TB, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
-	all := append([]kgo.Opt{kgo.SeedBrokers(l.brokers...), kgo.Dialer(kraft.DialListening)}, opts...)
+	return l.ClientAs(t, cluster.AdminUser, opts...)
+}
+
+// ClientAs returns a franz-go client connected as user (one of a secured lab's
+// users, or admin): TLS trusting the lab's CA, the user's certificate on an mTLS
+// lab, its SASL credentials on a SASL lab. It is closed when the test ends. On a
+// plaintext lab it is Client.
+func (l *Lab) ClientAs(t testing.TB, user string, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	l.mu.Lock()
+	sec, err := l.lab.ClientOpts(user)
+	l.mu.Unlock()
+	if err != nil {
+		t.Fatalf("kafkatest: client of lab %s as %s: %v", l.name, user, err)
+	}
+	all := append(append([]kgo.Opt{kgo.SeedBrokers(l.brokers...), kgo.Dialer(kraft.DialListening)}, sec...), opts...)
 	cl, err := kgo.NewClient(all...)
 	if err != nil {
 		t.Fatalf("kafkatest: client of lab %s: %v", l.name, err)
@@ -37,9 +53,6 @@ func (l *Lab) Admin(t testing.TB) *kadm.Client {
 	t.Helper()
 	return kadm.NewClient(l.Client(t))
 }
-
-// ClientAs is where a client authenticated as a user of a secured lab will go,
-// next to Client, once labs have users.
 
 // topicWait bounds CreateTopic.
 const topicWait = time.Minute

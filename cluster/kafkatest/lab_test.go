@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kraftlab/kraftlab/cluster"
@@ -414,4 +416,26 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// A secured lab: the admin client creates topics and ACLs, a user's client is
+// denied until an ACL allows it.
+func TestClientAs(t *testing.T) {
+	requireKafka(t)
+	lab := Start(t, Security(cluster.SecuritySCRAM, true, "alice"))
+	topic := TopicName(t)
+	lab.CreateTopic(t, topic, 1, 1, nil)
+	alice := lab.ClientAs(t, "alice", kgo.DefaultProduceTopic(topic), kgo.RecordRetries(2))
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := alice.ProduceSync(ctx, kgo.StringRecord("denied")).FirstErr(); !errors.Is(err, kerr.TopicAuthorizationFailed) {
+		t.Fatalf("alice without ACLs: %v, want TOPIC_AUTHORIZATION_FAILED", err)
+	}
+	acl := kadm.NewACLs().Allow("User:alice").AllowHosts().Topics(topic).Operations(kadm.OpWrite, kadm.OpDescribe).ResourcePatternType(kadm.ACLPatternLiteral)
+	if _, err := lab.Admin(t).CreateACLs(ctx, acl); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.ProduceSync(ctx, kgo.StringRecord("allowed")).FirstErr(); err != nil {
+		t.Errorf("alice with an ACL: %v", err)
+	}
 }

@@ -122,6 +122,19 @@ func Spec(s cluster.Spec) Option {
 	}
 }
 
+// Security secures the lab: a preset (cluster.SecurityTLS, SecurityMTLS,
+// SecuritySCRAM, SecurityPlain), ACLs on or off, and the users besides admin.
+// Client and Admin connect as admin; ClientAs as one of the users.
+func Security(preset string, acls bool, users ...string) Option {
+	return func(o *options) {
+		sec := &cluster.SecuritySpec{Preset: preset, Authorization: acls}
+		for _, u := range users {
+			sec.Users = append(sec.Users, cluster.UserSpec{Name: u})
+		}
+		o.spec.Security = sec
+	}
+}
+
 // Nodes makes the lab n combined nodes, each a broker and a KRaft controller (the
 // default is one).
 func Nodes(n int) Option { return func(o *options) { o.spec.Nodes.Combined = n } }
