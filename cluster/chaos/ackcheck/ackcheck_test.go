@@ -113,7 +113,7 @@ func TestCheck(t *testing.T) {
 		{
 			name: "a record out of order",
 			// Partition 2 holds 2, 8, 5: sequence 5 after 8.
-			records: []stored{ofRun(0, 0), ofRun(1, 1), ofRun(2, 2), ofRun(0, 3), ofRun(1, 4), ofRun(2, 8), ofRun(0, 6), ofRun(1, 7), ofRun(2, 5)},
+			records:  []stored{ofRun(0, 0), ofRun(1, 1), ofRun(2, 2), ofRun(0, 3), ofRun(1, 4), ofRun(2, 8), ofRun(0, 6), ofRun(1, 7), ofRun(2, 5)},
 			want:     Result{Acked: 9, Read: 9, OutOfOrder: 1},
 			problems: []string{"sequence 5 read at partition 2 offset 2, after sequence 8"},
 		},
