@@ -201,6 +201,16 @@ func (w *Workload) noteAck(now time.Time) {
 	w.lastAck = now
 }
 
+// LastAck is when the last record was acknowledged; zero before the first.
+func (w *Workload) LastAck() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.acked) == 0 {
+		return time.Time{}
+	}
+	return w.lastAck
+}
+
 // Run is the run id the workload's records carry.
 func (w *Workload) Run() string { return w.run }
 

@@ -82,18 +82,18 @@ func (r Result) Err() error {
 }
 
 // Check reads log.Topic back from the cluster at brokers and compares it with log.
-// It returns an error only when it could not read the topic; what it found wrong
-// is in the Result.
-func Check(ctx context.Context, brokers []string, log *Log) (Result, error) {
+// conn are how to connect (TLS, SASL), nothing else. It returns an error only
+// when it could not read the topic; what it found wrong is in the Result.
+func Check(ctx context.Context, brokers []string, log *Log, conn ...kgo.Opt) (Result, error) {
 	c := newChecker(log)
-	starts, ends, err := offsetRange(ctx, brokers, log.Topic)
+	starts, ends, err := offsetRange(ctx, brokers, log.Topic, conn)
 	if err != nil {
 		return c.result(), err
 	}
 	for p := range ends {
 		c.partition(p)
 	}
-	if err := c.read(ctx, brokers, starts, ends); err != nil {
+	if err := c.read(ctx, brokers, starts, ends, conn); err != nil {
 		return c.result(), err
 	}
 	return c.result(), nil
@@ -145,8 +145,8 @@ func (c *checker) partition(p int32) *PartitionResult {
 }
 
 // offsetRange lists the log start and end offset of every partition of topic.
-func offsetRange(ctx context.Context, brokers []string, topic string) (starts, ends map[int32]int64, err error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+func offsetRange(ctx context.Context, brokers []string, topic string, conn []kgo.Opt) (starts, ends map[int32]int64, err error) {
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...)}, conn...)...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("independent check: client: %w", err)
 	}
@@ -175,7 +175,7 @@ func offsetRange(ctx context.Context, brokers []string, topic string) (starts, e
 }
 
 // read consumes every partition from its start to its end offset.
-func (c *checker) read(ctx context.Context, brokers []string, starts, ends map[int32]int64) error {
+func (c *checker) read(ctx context.Context, brokers []string, starts, ends map[int32]int64, conn []kgo.Opt) error {
 	pending := make(map[int32]int64) // partition -> end offset still to reach
 	assign := make(map[int32]kgo.Offset)
 	for p, end := range ends {
@@ -187,8 +187,8 @@ func (c *checker) read(ctx context.Context, brokers []string, starts, ends map[i
 	if len(pending) == 0 {
 		return nil
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{c.log.Topic: assign}))
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{c.log.Topic: assign})}, conn...)...)
 	if err != nil {
 		return fmt.Errorf("independent check: consumer: %w", err)
 	}
