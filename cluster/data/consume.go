@@ -26,7 +26,7 @@ const commitTimeout = 10 * time.Second
 type ConsumeOptions struct {
 	// ClientOpts are added to every client it opens: TLS and SASL for a secured
 	// cluster.
-	ClientOpts []kgo.Opt
+	ClientOpts    []kgo.Opt
 	Topic         string
 	FromBeginning bool   // start at the earliest offset of every partition
 	Offset        *int64 // start every partition at this offset

@@ -31,7 +31,7 @@ type ProduceOptions struct {
 	// ClientOpts are added to every client it opens: TLS and SASL for a secured
 	// cluster.
 	ClientOpts []kgo.Opt
-	Topic string
+	Topic      string
 	// Input is JSON when its first non-space byte is '{' or '[': one record per
 	// element of a single array, else one per top-level value (an object, even
 	// pretty-printed, or JSON lines), each as compact JSON. Any other input is

@@ -39,7 +39,7 @@ const (
 type SmokeOptions struct {
 	// ClientOpts are added to every client it opens: TLS and SASL for a secured
 	// cluster.
-	ClientOpts []kgo.Opt
+	ClientOpts        []kgo.Opt
 	Topic             string
 	Records           int
 	RecordSize        int   // bytes per record value, at least MinRecordSize
