@@ -1,28 +1,38 @@
 // Package chaos breaks a running lab on purpose while a producer and a consumer
-// work on it: nodes are killed, paused and restarted; at the end, with every node
-// back, every acknowledged record must be readable exactly once, in order per
-// partition.
+// work on it: nodes are killed, paused and restarted, or every node is killed at
+// once, one fault at a time, for as many faults or as long as asked. At the end,
+// with every node back, two checkers that share no code read the topic back:
+// kraftlab's own verifier, and ackcheck, which compares it with the log of every
+// acknowledged record written during the run.
 package chaos
 
-// This file owns 'chaos': a producer and a consumer run on a replicated topic while
-// nodes are killed, paused and restarted; at the end, with every node back, every
-// acknowledged record must be readable exactly once, in order per partition.
+// This file owns a chaos run from start to end: options, the topic, the workload
+// and its acknowledgement log, the campaign, bringing every node back, and both
+// checks.
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/kraftlab/kraftlab/cluster"
+	"github.com/kraftlab/kraftlab/cluster/chaos/ackcheck"
 	"github.com/kraftlab/kraftlab/cluster/data"
 	"github.com/kraftlab/kraftlab/cluster/usage"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Chaos fault kinds, targets and nemeses.
@@ -34,46 +44,39 @@ var (
 // NemesisAllKill SIGKILLs every node at once and brings the lab back: the power cut.
 const NemesisAllKill = "all-kill"
 
+// DefaultRecoverWithin is how long the lab may take to be healthy again after one
+// fault before a campaign gives up on it. Faults heal in seconds; this is for a
+// lab that is truly stuck, not a slow one.
+const DefaultRecoverWithin = 3 * time.Minute
+
 // Options is what 'kraftlab chaos' takes.
 type Options struct {
-	Topic      string        // default "chaos"
-	Faults     []string      // subset of Faults
-	Targets    []string      // subset of Targets
-	Interval   time.Duration // quiet time between one fault's recovery and the next fault
-	Duration   time.Duration // stop injecting after this long (0 = only Count bounds it)
-	Count      int           // stop after this many faults (0 = only Duration bounds it)
-	Seed       uint64        // 0 = pick one (reported, so a run can be repeated)
-	Nemesis    string        // "" or NemesisAllKill
-	Rate       int           // records per second
+	Topic    string        // default "chaos"
+	Faults   []string      // subset of Faults; default all
+	Targets  []string      // subset of Targets; default controller, leader
+	Interval time.Duration // quiet time between one fault's recovery and the next fault; 0 = 5s
+	Duration time.Duration // stop injecting after this long (0 = only Count bounds it)
+	Count    int           // stop after this many faults (0 = only Duration bounds it)
+	Seed     uint64        // 0 = pick one (reported, so a run can be repeated)
+	// Nemesis NemesisAllKill makes every fault a power cut; it takes no Faults or
+	// Targets. Without Count or Duration it cuts once.
+	Nemesis    string
+	Rate       int // records per second; 0 = 500
 	RecordSize int
-	Wait       time.Duration // per recovery
-	Progress   io.Writer
-}
-
-// FaultRecord is one injected fault and how long the lab took to be healthy again.
-type FaultRecord struct {
-	N         int     `json:"n"`
-	Fault     string  `json:"fault"`
-	Target    string  `json:"target"`
-	Node      int     `json:"node"` // 0 = every node
-	AtS       float64 `json:"at_s"` // since the workload started
-	RecoveryS float64 `json:"recovery_s"`
-}
-
-// Report is the outcome of a chaos run.
-type Report struct {
-	Lab          string             `json:"lab"`
-	Topic        string             `json:"topic"`
-	Seed         uint64             `json:"seed"`
-	Nemesis      string             `json:"nemesis,omitempty"`
-	DurationS    float64            `json:"duration_s"`
-	Faults       []FaultRecord      `json:"faults"`
-	Workload     data.WorkloadStats `json:"workload"`
-	Verification data.Verification  `json:"verification"`
-	Passed       bool               `json:"passed"`
+	// RecoverWithin is how long the lab may take, from a fault, to be healthy again:
+	// every broker back and every replica of the topic in sync. Failed node starts
+	// are retried until then; past it the campaign aborts. 0 = DefaultRecoverWithin.
+	RecoverWithin time.Duration
+	// Progress gets one line per fault. The lab's own step progress is not wanted
+	// here: open it with a Config whose Progress is nil.
+	Progress io.Writer
 }
 
 func (o *Options) normalize() error {
+	var errs []error
+	if o.Nemesis != "" && (len(o.Faults) > 0 || len(o.Targets) > 0) {
+		errs = append(errs, fmt.Errorf("--nemesis %s kills every node at once; --faults and --target choose single-node faults: give one or the other", o.Nemesis))
+	}
 	if o.Topic == "" {
 		o.Topic = "chaos"
 	}
@@ -87,7 +90,11 @@ func (o *Options) normalize() error {
 		o.Interval = 5 * time.Second
 	}
 	if o.Duration == 0 && o.Count == 0 {
-		o.Duration = 60 * time.Second
+		if o.Nemesis != "" {
+			o.Count = 1
+		} else {
+			o.Duration = 60 * time.Second
+		}
 	}
 	if o.Seed == 0 {
 		o.Seed = uint64(time.Now().UnixNano())
@@ -95,13 +102,12 @@ func (o *Options) normalize() error {
 	if o.Rate == 0 {
 		o.Rate = 500
 	}
-	if o.Wait == 0 {
-		o.Wait = cluster.DefaultWait
+	if o.RecoverWithin == 0 {
+		o.RecoverWithin = DefaultRecoverWithin
 	}
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
-	var errs []error
 	for _, f := range o.Faults {
 		if !slices.Contains(Faults, f) {
 			errs = append(errs, fmt.Errorf("--faults %q: want some of %s", f, strings.Join(Faults, ",")))
@@ -115,8 +121,8 @@ func (o *Options) normalize() error {
 	if o.Nemesis != "" && o.Nemesis != NemesisAllKill {
 		errs = append(errs, fmt.Errorf("--nemesis %q: want %s", o.Nemesis, NemesisAllKill))
 	}
-	if o.Interval < 0 || o.Duration < 0 || o.Count < 0 || o.Rate < 0 {
-		errs = append(errs, errors.New("--interval, --duration, --count and --rate must not be negative"))
+	if o.Interval < 0 || o.Duration < 0 || o.Count < 0 || o.Rate < 0 || o.RecoverWithin < 0 {
+		errs = append(errs, errors.New("--interval, --duration, --count, --rate and --recover-within must not be negative"))
 	}
 	return usage.Errors(errs)
 }
@@ -126,15 +132,27 @@ type chaosRun struct {
 	o     Options
 	lab   *cluster.Lab
 	rng   *rand.Rand
-	start time.Time
-	rep   *Report
+	start time.Time // the workload's start: every time in the report counts from it
+	// healthyAt is when the lab was last seen healthy: the start, then the end of
+	// each fault's recovery.
+	healthyAt time.Time
+	w         *data.Workload
+	rep       *Report
+	// nodes are the lab's node ids; partitions the topic's partition count.
+	nodes      []int
+	partitions int
 	// clientOpts connect as the lab's admin, on a secured lab.
 	clientOpts []kgo.Opt
 }
 
-// Chaos runs the workload against a running lab while injecting faults, then
-// verifies it. It returns an error on any lost, duplicated, reordered or corrupted
-// acknowledged record; the report holds what was measured either way.
+// Run runs the workload against a running lab while injecting faults, then brings
+// every node back and checks every acknowledged record twice. A fault the lab does
+// not recover from within o.RecoverWithin aborts the campaign; a fault that merely
+// took handling (a node start retried) does not. Ctrl-C (ctx ending) stops the
+// campaign at once: every node is brought back, resumed if paused, and the report
+// covers what was acknowledged until then; the error then matches
+// cluster.ErrInterrupted. The report, with the acknowledgement log beside it, is
+// also saved under the lab directory in chaos/RUN.
 func Run(ctx context.Context, lab *cluster.Lab, o Options) (*Report, error) {
 	if err := o.normalize(); err != nil {
 		return nil, err
@@ -144,57 +162,105 @@ func Run(ctx context.Context, lab *cluster.Lab, o Options) (*Report, error) {
 	}
 	r := &chaosRun{
 		o: o, lab: lab, rng: rand.New(rand.NewPCG(o.Seed, o.Seed^0x6b72616674)),
-		rep: &Report{Lab: lab.Name(), Topic: o.Topic, Seed: o.Seed, Nemesis: o.Nemesis, Faults: []FaultRecord{}},
+		rep: &Report{
+			Lab: lab.Name(), Topic: o.Topic, Seed: o.Seed, Nemesis: o.Nemesis, Count: o.Count,
+			DurationAskedS: o.Duration.Seconds(), RecoverWithinS: o.RecoverWithin.Seconds(),
+			Faults: []FaultRecord{}, HandlingProblems: []string{}, ProduceGaps: []data.Gap{},
+		},
 	}
 	var err error
 	if r.clientOpts, err = lab.ClientOpts(""); err != nil {
 		return nil, err
 	}
-	if err := r.prepareTopic(ctx); err != nil {
+	if err := r.prepare(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil, &cluster.InterruptedError{Step: "Preparing topic " + o.Topic}
+		}
 		return nil, err
 	}
-	w, err := data.StartWorkload(ctx, lab.BootstrapServers(), data.WorkloadOptions{Topic: o.Topic, Rate: o.Rate, RecordSize: o.RecordSize, ClientOpts: r.clientOpts})
+	run := data.NewRunID()
+	dir, err := makeRunDir(lab.Dir(), run)
 	if err != nil {
 		return nil, err
 	}
-	r.start = time.Now()
-	fmt.Fprintf(o.Progress, "Producing %d records/s to %s (acks=all, idempotent), seed %d\n", o.Rate, o.Topic, o.Seed)
+	acks, err := ackcheck.Create(filepath.Join(dir, "acks.log"), run, o.Topic)
+	if err != nil {
+		return nil, err
+	}
+	r.rep.Run, r.rep.AckLog, r.rep.ReportFile = run, acks.Path(), filepath.Join(dir, "report.json")
+	r.w, err = data.StartWorkload(ctx, lab.BootstrapServers(), data.WorkloadOptions{
+		Topic: o.Topic, Rate: o.Rate, RecordSize: o.RecordSize, Run: run, ClientOpts: r.clientOpts,
+		OnAck: func(seq int64, rec *kgo.Record) { acks.Append(rec.Partition, rec.Offset, seq, rec.Value) },
+	})
+	if err != nil {
+		return nil, errors.Join(err, acks.Close())
+	}
+	r.start = r.w.Started()
+	r.healthyAt = r.start
+	fmt.Fprintf(o.Progress, "Chaos run %s on %s: producing %d records/s (acks=all, idempotent), %s, seed %d; recovery deadline %s per fault\n",
+		run, o.Topic, o.Rate, r.plan(), o.Seed, o.RecoverWithin)
 
-	var faultErr error
-	if o.Nemesis == NemesisAllKill {
-		faultErr = r.allKill(ctx)
-	} else {
-		faultErr = r.injectFaults(ctx)
+	campaignErr := r.campaign(ctx)
+	interrupted := ctx.Err() != nil
+	if interrupted {
+		fmt.Fprintf(o.Progress, "Interrupted: bringing every node back, then checking the records acknowledged so far\n")
 	}
-	// Whatever happened, bring every node back before judging: a fault left in place
-	// (a paused node after Ctrl-C) must not outlive the run.
-	restoreCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.Wait+time.Minute)
-	defer cancel()
-	restoreErr := r.restore(restoreCtx)
-	r.rep.Workload = w.Stop(restoreCtx)
+	// Whatever happened, bring every node back before judging: a fault left in
+	// place (a paused node after Ctrl-C) must not outlive the run.
+	bg := context.WithoutCancel(ctx)
+	restoreErr := r.restore(bg)
+	stopCtx, cancel := context.WithTimeout(bg, 2*time.Minute)
+	if restoreErr != nil {
+		stopCtx, cancel = context.WithTimeout(bg, 10*time.Second)
+	}
+	r.rep.Workload = r.w.Stop(stopCtx)
+	cancel()
+	logErr := acks.Close()
+	r.rep.AckLogRecords = acks.Records()
 	r.rep.DurationS = time.Since(r.start).Seconds()
-	if err := errors.Join(faultErr, restoreErr); err != nil {
-		return r.rep, err
+	r.rep.ProduceGaps = r.w.Gaps(reportedGap)
+	r.attributeGaps(r.w.Gaps(0))
+	r.rep.Summary = summarize(r.rep.Faults)
+
+	var checkErr error
+	if restoreErr == nil && logErr == nil {
+		checkErr = r.check(bg)
 	}
-	fmt.Fprintf(o.Progress, "Verifying %d acknowledged records\n", r.rep.Workload.Acked)
-	v, err := w.Verify(restoreCtx)
-	r.rep.Verification = v
-	if err != nil {
-		return r.rep, fmt.Errorf("verify: %w", err)
+	err = r.verdict(campaignErr, interrupted, restoreErr, logErr, checkErr)
+	if serr := r.save(); serr != nil {
+		err = errors.Join(err, serr)
 	}
-	if err := v.Err(); err != nil {
-		return r.rep, fmt.Errorf("chaos on topic %q: %w", o.Topic, err)
-	}
-	if v.Acked == 0 {
-		return r.rep, errors.New("chaos: no record was acknowledged; the lab never took writes")
-	}
-	r.rep.Passed = true
-	return r.rep, nil
+	return r.rep, err
 }
 
-// prepareTopic creates the topic (replication 3, min ISR 2 on 3+ brokers) and waits
-// until every replica is in sync.
-func (r *chaosRun) prepareTopic(ctx context.Context) error {
+// reportedGap is the shortest produce gap the report lists one by one.
+const reportedGap = time.Second
+
+// plan says what the campaign will do, for the first progress line.
+func (r *chaosRun) plan() string {
+	what := "faults " + strings.Join(r.o.Faults, ",") + " on " + strings.Join(r.o.Targets, ",")
+	if r.o.Nemesis != "" {
+		what = "power cuts (every node SIGKILLed at once)"
+	}
+	switch {
+	case r.o.Count > 0 && r.o.Duration > 0:
+		return fmt.Sprintf("%d %s within %s", r.o.Count, what, r.o.Duration)
+	case r.o.Count > 0:
+		return fmt.Sprintf("%d %s", r.o.Count, what)
+	}
+	return fmt.Sprintf("%s for %s", what, r.o.Duration)
+}
+
+// prepare creates the topic (replication 3, min ISR 2 on 3+ brokers), waits until
+// every replica is in sync, and notes the lab's nodes.
+func (r *chaosRun) prepare(ctx context.Context) error {
+	st, err := r.lab.Status(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range st.Nodes {
+		r.nodes = append(r.nodes, n.ID)
+	}
 	cl, err := data.NewClient(r.lab.BootstrapServers(), r.clientOpts...)
 	if err != nil {
 		return err
@@ -208,148 +274,132 @@ func (r *chaosRun) prepareTopic(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	_, _, err = data.WaitHealthy(ctx, cl, r.o.Topic, r.lab.Brokers())
+	_, t, err := data.WaitHealthy(ctx, cl, r.o.Topic, r.lab.Brokers())
+	r.partitions = len(t.Partitions)
 	return err
 }
 
-// injectFaults applies one fault at a time until the duration or count is reached.
-func (r *chaosRun) injectFaults(ctx context.Context) error {
-	for n := 1; ; n++ {
-		if r.o.Count > 0 && n > r.o.Count {
-			return nil
-		}
-		if r.o.Duration > 0 && time.Since(r.start) >= r.o.Duration {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(r.o.Interval):
-		}
-		fault := r.o.Faults[r.rng.IntN(len(r.o.Faults))]
-		target := r.o.Targets[r.rng.IntN(len(r.o.Targets))]
-		if err := r.inject(ctx, n, fault, target); err != nil {
-			return fmt.Errorf("fault %d (%s %s): %w", n, fault, target, err)
-		}
+// makeRunDir makes LAB/chaos/RUN for the run's acknowledgement log and report.
+// Nothing is followed through a symbolic link: what is there must be a directory.
+func makeRunDir(labDir, run string) (string, error) {
+	parent := filepath.Join(labDir, "chaos")
+	if err := os.Mkdir(parent, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", fmt.Errorf("make the chaos run directory: %w", err)
 	}
+	if fi, err := os.Lstat(parent); err != nil || !fi.IsDir() {
+		return "", fmt.Errorf("%s is not a directory kraftlab made for chaos runs; move it away", parent)
+	}
+	dir := filepath.Join(parent, run)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return "", fmt.Errorf("make the chaos run directory: %w", err)
+	}
+	return dir, nil
 }
 
-// inject applies one fault to one node and waits until the lab is healthy again.
-func (r *chaosRun) inject(ctx context.Context, n int, fault, target string) error {
-	id, err := r.pickNode(ctx, target)
-	if err != nil {
-		return err
+// check runs both checkers at once: each reads the whole topic with its own client.
+func (r *chaosRun) check(ctx context.Context) error {
+	fmt.Fprintf(r.o.Progress, "Checking %d acknowledged records twice: kraftlab's verifier, and the ack log against the topic\n", r.rep.Workload.Acked)
+	var wg sync.WaitGroup
+	var verr, ierr error
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		r.rep.Verification, verr = r.w.Verify(ctx)
+		if verr != nil {
+			verr = fmt.Errorf("kraftlab's check: %w", verr)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		log, err := ackcheck.ReadLogFile(r.rep.AckLog)
+		if err != nil {
+			ierr = fmt.Errorf("independent check: %w", err)
+			return
+		}
+		res, err := ackcheck.Check(ctx, r.lab.BootstrapServers(), log, r.clientOpts...)
+		r.rep.Independent = &res
+		ierr = err
+	}()
+	wg.Wait()
+	return errors.Join(verr, ierr)
+}
+
+// verdict sets the outcome and Passed, and returns the run's error: a loss first
+// (exit 1), then an abort, then an interrupt (which exits 130).
+func (r *chaosRun) verdict(campaignErr error, interrupted bool, restoreErr, logErr, checkErr error) error {
+	rep := r.rep
+	var nr *NotRecoveredError
+	switch {
+	case interrupted:
+		rep.Outcome = OutcomeInterrupted
+	case campaignErr != nil:
+		rep.Outcome = OutcomeAborted
+		rep.Abort = campaignErr.Error()
+		if errors.As(campaignErr, &nr) {
+			rep.Abort = nr.Error()
+		}
+	default:
+		rep.Outcome = OutcomeCompleted
 	}
-	rec := FaultRecord{N: n, Fault: fault, Target: target, Node: id, AtS: time.Since(r.start).Seconds()}
-	began := time.Now()
-	node := func(action string) error {
-		_, err := r.lab.NodeOp(ctx, cluster.NodeOptions{Action: action, Target: strconv.Itoa(id), Wait: r.o.Wait})
-		return err
+	var problems []error
+	if restoreErr != nil {
+		problems = append(problems, fmt.Errorf("%w; the records were not checked, the ack log %s holds them", restoreErr, rep.AckLog))
 	}
-	switch fault {
-	case "kill":
-		err = errors.Join(node("kill"), node("start"))
-	case "restart":
-		err = node("restart")
-	case "pause":
-		if err = node("pause"); err == nil {
-			// The pause is the fault: the node stays frozen while the rest carry on,
-			// long enough to be noticed (session and fetch timeouts).
-			hold := min(max(r.o.Interval, 2*time.Second), 10*time.Second)
-			select {
-			case <-ctx.Done():
-			case <-time.After(hold):
-			}
-			err = node("resume")
+	problems = append(problems, logErr, checkErr)
+	if restoreErr == nil && logErr == nil {
+		if err := rep.Verification.Err(); err != nil {
+			problems = append(problems, fmt.Errorf("kraftlab's check: %w", err))
 		}
 	}
-	if err != nil {
-		return err
+	if rep.Independent != nil {
+		problems = append(problems, rep.Independent.Err())
 	}
-	if err := r.waitHealthy(ctx); err != nil {
-		return err
+	if rep.Workload.Acked == 0 && !interrupted {
+		problems = append(problems, errors.New("no record was acknowledged; the lab never took writes"))
 	}
-	rec.RecoveryS = time.Since(began).Seconds()
-	r.rep.Faults = append(r.rep.Faults, rec)
-	fmt.Fprintf(r.o.Progress, " ✓ fault %d: %s node %d (%s), healthy again after %.1fs\n", n, fault, id, target, rec.RecoveryS)
-	return nil
-}
-
-// pickNode turns a chaos target into a node id.
-func (r *chaosRun) pickNode(ctx context.Context, target string) (int, error) {
-	switch target {
-	case "controller":
-		return r.lab.ResolveTarget(ctx, "controller")
-	case "leader":
-		return r.lab.ResolveTarget(ctx, fmt.Sprintf("leader:%s/%d", r.o.Topic, r.rng.IntN(3)))
-	}
-	st, err := r.lab.Status(ctx)
-	if err != nil {
-		return 0, err
-	}
-	return st.Nodes[r.rng.IntN(len(st.Nodes))].ID, nil
-}
-
-// allKill lets the workload run, SIGKILLs every node at once, brings the lab back
-// with 'up', and lets the workload run again.
-func (r *chaosRun) allKill(ctx context.Context) error {
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(r.o.Interval):
-	}
-	rec := FaultRecord{N: 1, Fault: "kill", Target: "all", AtS: time.Since(r.start).Seconds()}
-	began := time.Now()
-	if _, err := r.lab.KillAll(ctx); err != nil {
-		return err
-	}
-	if _, err := r.lab.Up(ctx, cluster.UpOptions{Wait: r.o.Wait}); err != nil {
-		return fmt.Errorf("up after killing every node: %w", err)
-	}
-	if err := r.waitHealthy(ctx); err != nil {
-		return err
-	}
-	rec.RecoveryS = time.Since(began).Seconds()
-	r.rep.Faults = append(r.rep.Faults, rec)
-	fmt.Fprintf(r.o.Progress, " ✓ killed every node at once; healthy again after %.1fs\n", rec.RecoveryS)
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(r.o.Interval):
+	failed := errors.Join(problems...)
+	rep.Passed = failed == nil && rep.Outcome == OutcomeCompleted
+	prefix := fmt.Sprintf("chaos run %s on topic %q", rep.Run, rep.Topic)
+	switch {
+	case failed != nil && interrupted:
+		return fmt.Errorf("%s (interrupted after %d faults): %w", prefix, len(rep.Faults), failed)
+	case failed != nil && campaignErr != nil:
+		return fmt.Errorf("%s: %w\n%w", prefix, campaignErr, failed)
+	case failed != nil:
+		return fmt.Errorf("%s: %w", prefix, failed)
+	case interrupted:
+		return fmt.Errorf("%s: %w; every node is running again, and the %d records acknowledged until then passed both checks", prefix, r.interruptedError(campaignErr), rep.Workload.Acked)
+	case campaignErr != nil:
+		return fmt.Errorf("%s: %w", prefix, campaignErr)
 	}
 	return nil
 }
 
-// restore resumes paused nodes and starts stopped ones, then waits for health.
-func (r *chaosRun) restore(ctx context.Context) error {
-	st, err := r.lab.Status(ctx)
-	if err != nil {
-		return err
+// interruptedError says what the campaign was doing when it was interrupted.
+func (r *chaosRun) interruptedError(err error) error {
+	var ie *cluster.InterruptedError
+	if errors.As(err, &ie) {
+		return ie
 	}
-	var errs []error
-	for _, n := range st.Nodes {
-		if n.State == "paused" {
-			_, err := r.lab.NodeOp(ctx, cluster.NodeOptions{Action: cluster.ActionResume, Target: strconv.Itoa(n.ID)})
-			errs = append(errs, err)
-		}
-	}
-	if _, err := r.lab.Up(ctx, cluster.UpOptions{Wait: r.o.Wait}); err != nil {
-		errs = append(errs, fmt.Errorf("bring every node back: %w", err))
-	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	return r.waitHealthy(ctx)
+	return &cluster.InterruptedError{Step: "Running the campaign"}
 }
 
-// waitHealthy waits until every broker is back and every partition of the topic
-// has its full ISR.
-func (r *chaosRun) waitHealthy(ctx context.Context) error {
-	cl, err := data.NewClient(r.lab.BootstrapServers(), r.clientOpts...)
+// save writes the report beside the acknowledgement log.
+func (r *chaosRun) save() error {
+	b, err := json.MarshalIndent(r.rep, "", "  ")
 	if err != nil {
 		return err
 	}
-	defer cl.Close()
-	_, _, err = data.WaitHealthy(ctx, cl, r.o.Topic, r.lab.Brokers())
-	return err
+	f, err := os.OpenFile(r.rep.ReportFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return fmt.Errorf("save the chaos report: %w", err)
+	}
+	_, err = f.Write(append(b, '\n'))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("save the chaos report: %w", err)
+	}
+	return nil
 }

@@ -420,9 +420,9 @@ func (s *benchStats) fill(rep *BenchProduceReport, elapsed time.Duration) {
 	rep.MBPerSec = float64(rep.Bytes) / 1e6 / elapsed.Seconds()
 	rep.LatencyAvgMs = millis(s.total) / float64(s.acked)
 	slices.Sort(s.samples)
-	rep.LatencyP50Ms = millis(percentile(s.samples, 50))
-	rep.LatencyP95Ms = millis(percentile(s.samples, 95))
-	rep.LatencyP99Ms = millis(percentile(s.samples, 99))
+	rep.LatencyP50Ms = millis(Percentile(s.samples, 50))
+	rep.LatencyP95Ms = millis(Percentile(s.samples, 95))
+	rep.LatencyP99Ms = millis(Percentile(s.samples, 99))
 	rep.LatencyMaxMs = millis(s.maxLatency)
 }
 

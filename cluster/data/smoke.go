@@ -6,14 +6,12 @@ package data
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/kraftlab/kraftlab/cluster/internal/step"
@@ -131,7 +129,7 @@ func Smoke(ctx context.Context, brokers []string, o SmokeOptions) (SmokeReport, 
 	if err := o.validate(); err != nil {
 		return rep, err
 	}
-	rep.Run = strings.ToLower(rand.Text()[:runIDLen])
+	rep.Run = NewRunID()
 	rep.Group = "kraftlab-smoke-" + rep.Run
 
 	admin, err := NewClient(brokers, o.ClientOpts...)
@@ -246,8 +244,8 @@ func smokeProduce(ctx context.Context, brokers []string, o SmokeOptions, v *Veri
 	rep.MBPerSec = float64(acked*o.RecordSize) / 1e6 / elapsed.Seconds()
 	if acked > 0 {
 		slices.Sort(latencies)
-		rep.LatencyP50Ms = millis(percentile(latencies, 50))
-		rep.LatencyP99Ms = millis(percentile(latencies, 99))
+		rep.LatencyP50Ms = millis(Percentile(latencies, 50))
+		rep.LatencyP99Ms = millis(Percentile(latencies, 99))
 		rep.LatencyMaxMs = millis(latencies[acked-1])
 	}
 	switch {
@@ -259,8 +257,8 @@ func smokeProduce(ctx context.Context, brokers []string, o SmokeOptions, v *Veri
 	return ends, nil
 }
 
-// percentile is the nearest-rank percentile of sorted, which is not empty.
-func percentile(sorted []time.Duration, p int) time.Duration {
+// Percentile is the nearest-rank percentile of sorted, which is not empty.
+func Percentile(sorted []time.Duration, p int) time.Duration {
 	rank := (p*len(sorted) + 99) / 100 // ceil(p/100 * n)
 	return sorted[max(rank, 1)-1]
 }

@@ -150,8 +150,8 @@ func TestPercentile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := percentile(tt.sorted, tt.p); got != tt.want {
-				t.Fatalf("percentile(n=%d, %d) = %d, want %d", len(tt.sorted), tt.p, got, tt.want)
+			if got := Percentile(tt.sorted, tt.p); got != tt.want {
+				t.Fatalf("Percentile(n=%d, %d) = %d, want %d", len(tt.sorted), tt.p, got, tt.want)
 			}
 		})
 	}

@@ -2,8 +2,8 @@ package data
 
 // This file owns the continuous workload that runs while faults are injected: a
 // paced, idempotent acks=all producer of smoke records, a consumer reading along,
-// and the verification at the end that every acknowledged record is readable
-// exactly once, in order per partition.
+// the times with no successful produce, and the verification at the end that
+// every acknowledged record is readable exactly once, in order per partition.
 
 import (
 	"context"
@@ -29,6 +29,32 @@ type WorkloadOptions struct {
 	// DeliveryTimeout bounds how long one record may wait for an ack, across
 	// leader elections and restarts; 0 = 2 minutes, longer than any fault here.
 	DeliveryTimeout time.Duration
+	// Run names this workload's records (see NewRunID); "" = a fresh run id.
+	Run string
+	// OnAck, if set, is called for every acknowledged record with its sequence
+	// number, one call at a time, as the acknowledgements arrive.
+	OnAck func(seq int64, r *kgo.Record)
+}
+
+// RunHeader is the record header carrying the run id, so that a reader which does
+// not decode the value can still tell this run's records from others. The key is
+// the sequence number in decimal.
+const RunHeader = "kraftlab-run"
+
+// NewRunID returns a fresh run id: runIDLen characters of a-z and 2-7.
+func NewRunID() string { return strings.ToLower(rand.Text()[:runIDLen]) }
+
+// gapFloor is the shortest time without a successful produce that the workload
+// keeps as a gap: acknowledgements normally come every few milliseconds, and a
+// pause this long already means the cluster held writes up.
+const gapFloor = 100 * time.Millisecond
+
+// Gap is a time with no successful produce: from one acknowledgement to the next.
+type Gap struct {
+	StartS float64 `json:"start_s"` // since the workload started
+	S      float64 `json:"s"`
+	// Open is a gap still going on when it was reported: no acknowledgement since.
+	Open bool `json:"open,omitempty"`
 }
 
 // WorkloadStats is what the workload has seen so far.
@@ -52,6 +78,8 @@ type Workload struct {
 	stop       context.CancelFunc
 	done       sync.WaitGroup
 
+	started time.Time
+
 	mu       sync.Mutex
 	acked    map[int64]int32 // seq -> partition
 	ends     map[int32]int64 // partition -> highest acknowledged offset
@@ -60,6 +88,8 @@ type Workload struct {
 	firstErr error
 	lastAck  time.Time
 	maxGap   time.Duration
+	gaps     []Gap // every gap of at least gapFloor, in order
+	stopped  bool
 	liveRead atomic.Int64
 }
 
@@ -77,6 +107,12 @@ func StartWorkload(ctx context.Context, brokers []string, o WorkloadOptions) (*W
 	if o.RecordSize < MinRecordSize {
 		return nil, fmt.Errorf("record size %d: at least %d", o.RecordSize, MinRecordSize)
 	}
+	if o.Run == "" {
+		o.Run = NewRunID()
+	}
+	if len(o.Run) != runIDLen || strings.Trim(o.Run, "abcdefghijklmnopqrstuvwxyz0123456789") != "" {
+		return nil, fmt.Errorf("run id %q: want %d characters of a-z and 0-9 (see NewRunID)", o.Run, runIDLen)
+	}
 	opts, err := producerOptions("all")
 	if err != nil {
 		return nil, err
@@ -90,10 +126,10 @@ func StartWorkload(ctx context.Context, brokers []string, o WorkloadOptions) (*W
 		prod.Close()
 		return nil, err
 	}
+	now := time.Now()
 	w := &Workload{
-		o: o, run: strings.ToLower(rand.Text()[:runIDLen]), brokers: brokers,
-		prod: prod, live: live,
-		acked: make(map[int64]int32), ends: make(map[int32]int64), lastAck: time.Now(),
+		o: o, run: o.Run, brokers: brokers, prod: prod, live: live, started: now,
+		acked: make(map[int64]int32), ends: make(map[int32]int64), lastAck: now,
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	w.stop = cancel
@@ -115,6 +151,7 @@ func (w *Workload) produce(ctx context.Context) {
 	pctx := context.WithoutCancel(ctx)
 	start := time.Now()
 	var seq int64
+	runHeader := []kgo.RecordHeader{{Key: RunHeader, Value: []byte(w.run)}}
 	for {
 		select {
 		case <-ctx.Done():
@@ -124,7 +161,7 @@ func (w *Workload) produce(ctx context.Context) {
 		due := int64(time.Since(start).Seconds() * float64(w.o.Rate))
 		for ; seq < due && w.prod.BufferedProduceRecords() < w.maxBuffered(); seq++ {
 			s := seq
-			r := &kgo.Record{Topic: w.o.Topic, Key: strconv.AppendInt(nil, s, 10), Value: encodePayload(w.run, s, w.o.RecordSize)}
+			r := &kgo.Record{Topic: w.o.Topic, Key: strconv.AppendInt(nil, s, 10), Value: encodePayload(w.run, s, w.o.RecordSize), Headers: runHeader}
 			w.mu.Lock()
 			w.sent++
 			w.mu.Unlock()
@@ -146,11 +183,55 @@ func (w *Workload) settle(seq int64, r *kgo.Record, err error) {
 		}
 		return
 	}
-	now := time.Now()
-	w.maxGap = max(w.maxGap, now.Sub(w.lastAck))
-	w.lastAck = now
+	w.noteAck(time.Now())
 	w.acked[seq] = r.Partition
 	w.ends[r.Partition] = max(w.ends[r.Partition], r.Offset)
+	if w.o.OnAck != nil {
+		w.o.OnAck(seq, r)
+	}
+}
+
+// noteAck ends the time without a successful produce at now; w.mu is held.
+func (w *Workload) noteAck(now time.Time) {
+	gap := now.Sub(w.lastAck)
+	w.maxGap = max(w.maxGap, gap)
+	if gap >= gapFloor {
+		w.gaps = append(w.gaps, Gap{StartS: w.lastAck.Sub(w.started).Seconds(), S: gap.Seconds()})
+	}
+	w.lastAck = now
+}
+
+// LastAck is when the last record was acknowledged; zero before the first.
+func (w *Workload) LastAck() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.acked) == 0 {
+		return time.Time{}
+	}
+	return w.lastAck
+}
+
+// Run is the run id the workload's records carry.
+func (w *Workload) Run() string { return w.run }
+
+// Started is when the workload started; gaps are timed from it.
+func (w *Workload) Started() time.Time { return w.started }
+
+// Gaps lists every time with no successful produce of at least least, in order,
+// including one still going on.
+func (w *Workload) Gaps(least time.Duration) []Gap {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := []Gap{}
+	for _, g := range w.gaps {
+		if g.S >= least.Seconds() {
+			out = append(out, g)
+		}
+	}
+	if open := time.Since(w.lastAck); open >= max(least, gapFloor) && !w.stopped {
+		out = append(out, Gap{StartS: w.lastAck.Sub(w.started).Seconds(), S: open.Seconds(), Open: true})
+	}
+	return out
 }
 
 // readAlong consumes the topic as it is written, as an application would, so the
@@ -180,8 +261,10 @@ func (w *Workload) Stats() WorkloadStats {
 // Stop ends producing, waits until every record sent is acknowledged or failed
 // (bounded by ctx), stops the consumer, and returns the final counts.
 func (w *Workload) Stop(ctx context.Context) WorkloadStats {
+	// The time since the last acknowledgement is a gap too: writes may be stuck.
 	w.mu.Lock()
-	w.maxGap = max(w.maxGap, time.Since(w.lastAck))
+	w.noteAck(time.Now())
+	w.stopped = true
 	w.mu.Unlock()
 	w.stop()
 	w.done.Wait()
