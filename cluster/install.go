@@ -183,7 +183,7 @@ func runThrowaway(ctx context.Context, rt *dist.Runtime, tmp string, record bool
 	if err := dist.Run(ctx, recording(render.FormatCommand(rt, d, id, 1, nil, ""), storageArchive)...); err != nil {
 		return nil, fmt.Errorf("format: %w", err)
 	}
-	node, err := startProcess(1, recording(render.ServerCommand(rt, d, "256M", 1, archivePath(rt, serverArchive)), serverArchive), d.ConsoleLog(1))
+	node, err := startProcess(1, nil, recording(render.ServerCommand(rt, d, render.Profile{}, "256M", 1, archivePath(rt, serverArchive)), serverArchive), d.ConsoleLog(1))
 	if err != nil {
 		return nil, err
 	}

@@ -325,7 +325,18 @@ func (l *Lab) renderLab() (render.Lab, error) {
 	return render.Lab{
 		Name: l.spec.Name, Dir: l.dir, Dynamic: l.spec.Quorum == QuorumDynamic, Nodes: nodes,
 		Properties: l.spec.Properties, NodeProperties: l.spec.NodeProperties, Security: sec,
+		Profile: l.profile(),
 	}, nil
+}
+
+// profile is what the lab's nodes run with; a name this kraftlab does not know
+// (a lab from another version) runs Kafka's own settings.
+func (l *Lab) profile() render.Profile {
+	p, ok := render.LookupProfile(l.spec.Profile)
+	if !ok {
+		p, _ = render.LookupProfile(ProfileProduction)
+	}
+	return p
 }
 
 // Name is the lab's name.

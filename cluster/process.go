@@ -75,8 +75,9 @@ var closeInheritedOnExec = sync.OnceFunc(func() {
 })
 
 // startProcess launches args as a detached process (its own session, so a Ctrl-C
-// in the terminal does not reach it) with stdout and stderr appended to consoleLog.
-func startProcess(id int, args []string, consoleLog string) (*startedNode, error) {
+// in the terminal does not reach it) with env added to kraftlab's environment and
+// stdout and stderr appended to consoleLog.
+func startProcess(id int, env, args []string, consoleLog string) (*startedNode, error) {
 	closeInheritedOnExec()
 	out, err := os.OpenFile(consoleLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
@@ -86,6 +87,9 @@ func startProcess(id int, args []string, consoleLog string) (*startedNode, error
 	fmt.Fprintf(out, "--- kraftlab: starting node %d at %s\n", id, time.Now().Format(time.RFC3339))
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdout, cmd.Stderr = out, out
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start node %d: %w", id, err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/magiconair/properties"
 
+	"github.com/kraftlab/kraftlab/cluster/dist"
 	"github.com/kraftlab/kraftlab/cluster/internal/labdir"
 	"github.com/kraftlab/kraftlab/cluster/internal/render"
 )
@@ -236,9 +237,13 @@ func TestManagedKeysCoverWhatTheLayoutRenders(t *testing.T) {
 		"share.coordinator.state.topic.min.isr", "default.replication.factor",
 		"min.insync.replicas", "num.partitions", "group.initial.rebalance.delay.ms",
 	}
+	lean, _ := render.LookupProfile(ProfileLean)
+	for _, p := range lean.Properties { // the profiles' settings are defaults too
+		userDefaults = append(userDefaults, p.Key)
+	}
 	seen := map[string]bool{}
 	for _, spec := range []Spec{
-		{Nodes: NodesSpec{Combined: 3}},
+		{Nodes: NodesSpec{Combined: 3}, Profile: ProfileLean},
 		{Nodes: NodesSpec{Controllers: 3, Brokers: 2}, Quorum: QuorumDynamic},
 	} {
 		l := plannedLab(t, spec, "/l")
@@ -311,4 +316,69 @@ func renderNode(rl render.Lab, id int) ([]byte, error) {
 		}
 	}
 	return nil, fmt.Errorf("no node %d", id)
+}
+
+// A profile's properties come after the template's defaults and lose to the spec's
+// own; production renders none, and each profile's heap, -Xms, JVM flags and
+// environment reach the command line.
+func TestProfiles(t *testing.T) {
+	rt := &dist.Runtime{Java: "java", Version: "4.1.1"}
+	for _, c := range []struct {
+		profile, heap   string
+		props           map[string]string // rendered values; "" = absent
+		flags, notFlags []string
+		env             []string
+	}{
+		{ProfileProduction, "512M",
+			map[string]string{"broker.session.timeout.ms": "", "num.io.threads": ""},
+			[]string{"-Xmx512M", "-Xms512M", "-XX:+UseG1GC"}, []string{"-XX:TieredStopAtLevel=1"}, nil},
+		{ProfileLab, "512M",
+			map[string]string{"broker.session.timeout.ms": "2000", "broker.heartbeat.interval.ms": "250", "num.io.threads": ""},
+			[]string{"-Xmx512M", "-Xms512M", "-XX:+UseG1GC", "-XX:TieredStopAtLevel=1"}, nil, nil},
+		{ProfileLean, "256M",
+			map[string]string{"broker.session.timeout.ms": "2000", "num.io.threads": "2", "num.network.threads": "1"},
+			[]string{"-Xmx256M", "-Xms32M", "-XX:+UseSerialGC"}, []string{"-XX:+UseG1GC"}, []string{"MALLOC_ARENA_MAX=2"}},
+	} {
+		t.Run(c.profile, func(t *testing.T) {
+			l := plannedLab(t, Spec{Nodes: NodesSpec{Combined: 1}, Profile: c.profile, Properties: map[string]string{"controller.quorum.fetch.timeout.ms": "1500"}}, "/l")
+			if l.spec.Heap != c.heap {
+				t.Errorf("default heap %s, want %s", l.spec.Heap, c.heap)
+			}
+			rl, err := l.renderLab()
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := render.Properties(rl, rl.Nodes[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := parseProps(t, b)
+			for k, want := range c.props {
+				if got[k] != want {
+					t.Errorf("%s = %q, want %q", k, got[k], want)
+				}
+			}
+			if got["controller.quorum.fetch.timeout.ms"] != "1500" {
+				t.Errorf("the spec's own controller.quorum.fetch.timeout.ms lost to the profile: %q", got["controller.quorum.fetch.timeout.ms"])
+			}
+			cmd := render.ServerCommand(rt, l.dir, rl.Profile, l.spec.Heap, 1, "")
+			for _, f := range c.flags {
+				if !slices.Contains(cmd, f) {
+					t.Errorf("command lacks %s: %v", f, cmd)
+				}
+			}
+			for _, f := range c.notFlags {
+				if slices.Contains(cmd, f) {
+					t.Errorf("command has %s: %v", f, cmd)
+				}
+			}
+			if !slices.Equal(rl.Profile.Env, c.env) {
+				t.Errorf("env %v, want %v", rl.Profile.Env, c.env)
+			}
+		})
+	}
+	errs := Spec{Profile: "fast"}.Default().Validate()
+	if len(errs) != 1 || errs[0].Path != "profile" || !strings.Contains(errs[0].Error(), "production") {
+		t.Errorf("profile fast: %v, want one error on profile naming the profiles", errs)
+	}
 }

@@ -72,7 +72,7 @@ func (l *Lab) Render(ctx context.Context) (*Rendered, error) {
 			PropertiesFile: l.dir.PropertiesFile(n.ID),
 			Properties:     string(props),
 			FormatCommand:  dist.QuoteCommand(render.FormatCommand(rt, l.dir, clusterID, n.ID, render.FormatQuorumArgs(rl, n), archivePath(rt, storageArchive))),
-			StartCommand:   dist.QuoteCommand(render.ServerCommand(rt, l.dir, l.spec.Heap, n.ID, archivePath(rt, serverArchive))),
+			StartCommand:   dist.QuoteCommand(append(envPrefix(rl.Profile.Env), render.ServerCommand(rt, l.dir, rl.Profile, l.spec.Heap, n.ID, archivePath(rt, serverArchive))...)),
 		})
 	}
 	return out, nil
@@ -99,4 +99,12 @@ func (l *Lab) plannedState() (*labdir.State, error) {
 		st.Nodes = append(st.Nodes, labdir.Node{ID: p.ID, BrokerPort: p.BrokerPort, ControllerPort: p.ControllerPort})
 	}
 	return st, nil
+}
+
+// envPrefix runs a command with env added, as a shell line does: env K=V ... command.
+func envPrefix(env []string) []string {
+	if len(env) == 0 {
+		return nil
+	}
+	return append([]string{"env"}, env...)
 }

@@ -38,8 +38,11 @@ type Spec struct {
 	Ports PortsSpec `yaml:"ports,omitempty" json:"ports,omitempty" doc:"Where the listeners go."`
 	// Bind is the address every listener binds and advertises; 127.0.0.1 by default.
 	Bind string `yaml:"bind,omitempty" json:"bind,omitempty" doc:"The address every listener binds and advertises (default 127.0.0.1)."`
-	// Heap is the JVM heap of each node, e.g. 512M or 1G.
-	Heap string `yaml:"heap,omitempty" json:"heap,omitempty" pattern:"^[1-9][0-9]*[mMgG]$" doc:"JVM heap per node, e.g. 512M or 1G (default 512M)."`
+	// Profile is the set of broker properties, JVM flags and default heap the
+	// nodes run with: ProfileLab (the default), ProfileProduction or ProfileLean.
+	Profile string `yaml:"profile,omitempty" json:"profile,omitempty" enum:"lab,production,lean" doc:"lab: KRaft timers for one machine and a C1-only JIT (default); production: Kafka's own settings; lean: lab plus fewer threads and a 256M heap, for many nodes on a small machine."`
+	// Heap is the JVM heap of each node, e.g. 512M or 1G; the profile's by default.
+	Heap string `yaml:"heap,omitempty" json:"heap,omitempty" pattern:"^[1-9][0-9]*[mMgG]$" doc:"JVM heap per node, e.g. 512M or 1G (default: the profile's, 512M; lean 256M)."`
 	// Properties are broker properties set on every node (what --set key=value
 	// does). Properties kraftlab derives from the topology are refused.
 	Properties map[string]string `yaml:"properties,omitempty" json:"properties,omitempty" doc:"Broker properties for every node (--set key=value)."`
@@ -120,8 +123,16 @@ const (
 	DefaultBrokerPort     = 9092
 	DefaultControllerPort = 19092
 	DefaultHeap           = "512M"
+	DefaultProfile        = ProfileLab
 	// DefaultBind keeps a lab reachable from this machine only.
 	DefaultBind = "127.0.0.1"
+)
+
+// Profiles: what the nodes run with besides the layout.
+const (
+	ProfileLab        = render.ProfileLab
+	ProfileProduction = render.ProfileProduction
+	ProfileLean       = render.ProfileLean
 )
 
 // Quorum modes.
@@ -156,8 +167,14 @@ func (s Spec) Default() Spec {
 	if out.Bind == "" {
 		out.Bind = DefaultBind
 	}
+	if out.Profile == "" {
+		out.Profile = DefaultProfile
+	}
 	if out.Heap == "" {
 		out.Heap = DefaultHeap
+		if p, ok := render.LookupProfile(out.Profile); ok {
+			out.Heap = p.Heap
+		}
 	}
 	return out
 }
@@ -228,6 +245,9 @@ func (s Spec) Validate() []*FieldError {
 	}
 	if s.Quorum != QuorumStatic && s.Quorum != QuorumDynamic {
 		add("quorum", strconv.Quote(s.Quorum), "want %s or %s", QuorumStatic, QuorumDynamic)
+	}
+	if _, ok := render.LookupProfile(s.Profile); !ok {
+		add("profile", strconv.Quote(s.Profile), "want %s", strings.Join(render.ProfileNames(), ", "))
 	}
 	if !heapRE.MatchString(s.Heap) {
 		add("heap", strconv.Quote(s.Heap), "want a size like 512M or 1G")

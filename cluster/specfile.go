@@ -181,6 +181,7 @@ func (s Spec) differences(lab Spec) []string {
 	diff("ports.controller", s.Ports.Controller, lab.Ports.Controller)
 	diff("ports.auto", s.Ports.Auto, lab.Ports.Auto)
 	diff("bind", s.Bind, lab.Bind)
+	diff("profile", s.Profile, lab.Profile)
 	diff("heap", s.Heap, lab.Heap)
 	diff("pluginProperties", s.PluginProperties, lab.PluginProperties)
 	if s.Security != nil {

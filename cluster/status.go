@@ -30,6 +30,7 @@ type Status struct {
 	KafkaVersion string       `json:"kafka_version"`
 	Layout       string       `json:"layout"`
 	QuorumMode   string       `json:"quorum_mode"` // static or dynamic
+	Profile      string       `json:"profile"`     // what the nodes run with: lab, production or lean
 	Bootstrap    []string     `json:"bootstrap_servers"`
 	Nodes        []NodeStatus `json:"nodes"`
 	Quorum       *Quorum      `json:"quorum,omitempty"`
@@ -56,7 +57,7 @@ func (l *Lab) Status(ctx context.Context) (*Status, error) {
 	}
 	st := &Status{
 		Name: l.Name(), Dir: l.dir.Path, ClusterID: l.st.ClusterID, KafkaVersion: l.st.KafkaVersion,
-		Layout: l.layout(), QuorumMode: l.spec.Quorum, Bootstrap: l.BootstrapServers(),
+		Layout: l.layout(), QuorumMode: l.spec.Quorum, Profile: l.profile().Name, Bootstrap: l.BootstrapServers(),
 		Tolerates: FailuresTolerated(l.voters()), OldClients: l.OldClientRefusals(),
 	}
 	if w := quorumSizeWarning(l.voters()); w != "" {

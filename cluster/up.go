@@ -676,8 +676,9 @@ func (r *startRun) launch(nodes []node) error {
 			errs = append(errs, err)
 			continue
 		}
-		cmd := render.ServerCommand(rt, r.dir, r.spec.Heap, n.ID, archivePath(rt, serverArchive))
-		s, err := startProcess(n.ID, cmd, r.dir.ConsoleLog(n.ID))
+		prof := r.profile()
+		cmd := render.ServerCommand(rt, r.dir, prof, r.spec.Heap, n.ID, archivePath(rt, serverArchive))
+		s, err := startProcess(n.ID, prof.Env, cmd, r.dir.ConsoleLog(n.ID))
 		if err != nil {
 			errs = append(errs, err)
 			continue

@@ -445,6 +445,16 @@ const reasonForbidden = "the Strimzi operator forbids these in spec.kafka.config
 func strimziConfig(lay *cluster.Layout) (map[string]any, []Dropped, error) {
 	shared := lay.Render
 	shared.NodeProperties = nil
+	// A profile's settings fit one machine (KRaft timers of a loopback network,
+	// fewer threads); a Kubernetes cluster keeps Kafka's own unless the spec sets
+	// them itself.
+	shared.Profile = render.Profile{}
+	var dropped []Dropped
+	for _, p := range lay.Render.Profile.Properties {
+		if _, set := lay.Spec.Properties[p.Key]; !set {
+			dropped = append(dropped, Dropped{Key: p.Key, Value: p.Value, Reason: "the " + lay.Render.Profile.Name + " profile sets it for one machine; Kubernetes keeps Kafka's default"})
+		}
+	}
 	nodes, err := renderNodes(shared)
 	if err != nil {
 		return nil, nil, err
@@ -462,7 +472,6 @@ func strimziConfig(lay *cluster.Layout) (map[string]any, []Dropped, error) {
 		}
 	}
 	config := map[string]any{}
-	var dropped []Dropped
 	for _, k := range order {
 		vs := slices.Sorted(maps.Keys(values[k]))
 		uniform := len(vs) == 1 && len(values[k][vs[0]]) == len(nodes)

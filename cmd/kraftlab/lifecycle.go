@@ -298,7 +298,7 @@ func newStatusCommand(g *globals) *cobra.Command {
 }
 
 func printStatus(w io.Writer, st *cluster.Status) {
-	fmt.Fprintf(w, "Lab %q (%s)\nCluster id: %s   Kafka %s   %s, %s quorum\nBootstrap servers: %s\n", st.Name, st.Dir, st.ClusterID, st.KafkaVersion, st.Layout, st.QuorumMode, strings.Join(st.Bootstrap, ","))
+	fmt.Fprintf(w, "Lab %q (%s)\nCluster id: %s   Kafka %s   %s, %s quorum, %s profile\nBootstrap servers: %s\n", st.Name, st.Dir, st.ClusterID, st.KafkaVersion, st.Layout, st.QuorumMode, st.Profile, strings.Join(st.Bootstrap, ","))
 	switch {
 	case st.Quorum != nil:
 		fmt.Fprintf(w, "Quorum: leader %d, epoch %d, high watermark %d; survives %d voter failure(s)\n", st.Quorum.LeaderID, st.Quorum.LeaderEpoch, st.Quorum.HighWatermark, st.Tolerates)

@@ -23,7 +23,7 @@ type specFlags struct {
 	quorum                     string
 	brokerPort, controllerPort int
 	ports                      string
-	heap, bindAddr             string
+	heap, bindAddr, profile    string
 	sets, plugin               []string
 	security                   string
 	acls, noTLS                bool
@@ -40,7 +40,8 @@ func (f *specFlags) register(cmd *cobra.Command) {
 	fs.IntVar(&f.brokerPort, "broker-port", cluster.DefaultBrokerPort, "first broker (client) port; the k-th broker listens on this+k-1")
 	fs.IntVar(&f.controllerPort, "controller-port", cluster.DefaultControllerPort, "first controller port; the k-th controller listens on this+k-1")
 	fs.StringVar(&f.ports, "ports", "fixed", "fixed: the port bases as given; auto: the first free window of 10 ports per role from them upward, skipping other labs' ports and ports other kraftlab processes are taking")
-	fs.StringVar(&f.heap, "heap", cluster.DefaultHeap, "JVM heap per node")
+	fs.StringVar(&f.profile, "profile", cluster.DefaultProfile, "what the nodes run with: lab (KRaft timers for one machine, C1-only JIT), production (Kafka's own settings) or lean (lab plus fewer threads and a 256M heap, for many nodes)")
+	fs.StringVar(&f.heap, "heap", cluster.DefaultHeap, "JVM heap per node (lean profile: 256M)")
 	fs.StringVar(&f.bindAddr, "bind", cluster.DefaultBind, "address every listener binds (anything but loopback exposes the lab, with a warning)")
 	fs.StringArrayVar(&f.sets, "set", nil, "override a broker property: key=value on every node, or NODE:key=value on one (repeatable)")
 	fs.StringVar(&f.security, "security", cluster.SecurityPlaintext, "secure every listener: plaintext, tls (server TLS), mtls (client certificates), sasl-scram or sasl-plain (SASL over TLS unless --no-tls)")
@@ -56,7 +57,7 @@ func (f *specFlags) given(cmd *cobra.Command) bool {
 	if f.file != "" {
 		return true
 	}
-	for _, name := range []string{"nodes", "controllers", "brokers", "quorum", "broker-port", "controller-port", "ports", "heap", "bind", "set", "plugin-property", "security", "acls", "no-tls", "kafka-version", "kafka-home"} {
+	for _, name := range []string{"nodes", "controllers", "brokers", "quorum", "broker-port", "controller-port", "ports", "profile", "heap", "bind", "set", "plugin-property", "security", "acls", "no-tls", "kafka-version", "kafka-home"} {
 		if cmd.Flags().Changed(name) {
 			return true
 		}
@@ -121,6 +122,7 @@ func (f *specFlags) spec(cmd *cobra.Command, g *globals, withEnv bool) (cluster.
 			return s, nil, usagef("--ports %q: want fixed or auto", f.ports)
 		}
 	}
+	set("profile", "profile", func() { s.Profile = f.profile })
 	set("heap", "heap", func() { s.Heap = f.heap })
 	set("bind", "bind", func() { s.Bind = f.bindAddr })
 	set("kafka-version", "kafka.version", func() { s.Kafka.Version = f.version })

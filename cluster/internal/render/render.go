@@ -42,6 +42,9 @@ type Lab struct {
 	NodeProperties map[int]map[string]string
 	// Security secures every listener; nil is plaintext.
 	Security *Security
+	// Profile's properties come after the template's defaults and before
+	// Properties; the zero Profile is production, Kafka's own settings.
+	Profile Profile
 }
 
 // Security is what rendering needs of a secured lab.
@@ -190,6 +193,7 @@ func Properties(l Lab, n Node) ([]byte, error) {
 		"Brokers":              brokers,
 		"InternalRF":           internalReplication(brokers),
 		"MinISR":               minInsyncReplicas(brokers),
+		"Profile":              l.Profile,
 	}
 	client := l.clientListener()
 	in["Secured"] = l.Security != nil
@@ -270,10 +274,12 @@ var kafkaPerfFlags = []string{
 }
 
 // ServerCommand is the java command line that runs node id, the way
-// kafka-server-start.sh builds it; archive is the class-data archive to map, if any.
-func ServerCommand(rt *dist.Runtime, d labdir.Dir, heap string, id int, archive string) []string {
-	args := []string{rt.Java, "-Xmx" + heap, "-Xms" + heap}
-	args = append(args, kafkaPerfFlags...)
+// kafka-server-start.sh builds it, with the profile's JVM flags in place of Kafka's
+// performance flags; archive is the class-data archive to map, if any. The
+// profile's Env goes into the process's environment.
+func ServerCommand(rt *dist.Runtime, d labdir.Dir, prof Profile, heap string, id int, archive string) []string {
+	args := []string{rt.Java, "-Xmx" + heap, "-Xms" + prof.initialHeap(heap)}
+	args = append(args, prof.jvmFlags()...)
 	args = append(args, archiveFlags(archive)...)
 	return append(args,
 		"-Dkafka.logs.dir="+d.LogsDir(id),
