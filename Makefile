@@ -61,6 +61,11 @@ bench: deps build
 	KRAFTLAB=$(CURDIR)/$(BIN) scripts/bench-produce $(BENCH_PRODUCE_FLAGS)
 	scripts/bench-gotest $(BENCH_GOTEST_FLAGS)
 
+# How up, down, restart and memory grow with the node count (N = 1, 3, 5, 9; run
+# it alone on the machine: 9 JVMs at once).
+bench-growth: deps build
+	KRAFTLAB=$(CURDIR)/$(BIN) scripts/bench-growth $(BENCH_GROWTH_FLAGS)
+
 # The kafkatest benchmark alone.
 bench-gotest: deps
 	scripts/bench-gotest $(BENCH_GOTEST_FLAGS)
