@@ -2,7 +2,7 @@
 BIN := bin/kraftlab
 GO  ?= go
 
-.PHONY: build deps lab lab-down test test-short vet cross fuzz bench bench-gotest clean
+.PHONY: build deps lab lab-down test test-short vet cross fuzz bench bench-growth bench-gotest clean
 
 build:
 	@echo "Building $(BIN) (the first build also downloads the Go modules it needs; later ones take seconds)"
