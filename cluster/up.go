@@ -399,8 +399,9 @@ func (l *Lab) writeNodeFiles(nodes []node) error {
 	return nil
 }
 
-// formatAll runs Kafka's StorageTool on every node concurrently. again formats an
-// interrupted format once more, skipping nodes it had finished.
+// formatAll formats every node: Kafka's StorageTool on one node of each kind and a
+// copy of its storage on the others (format.go). again formats an interrupted
+// format once more, StorageTool on every node, skipping nodes it had finished.
 func (c *op) formatAll(ctx context.Context, rt *dist.Runtime, again bool) error {
 	rl, err := c.renderLab()
 	if err != nil {
@@ -409,6 +410,11 @@ func (c *op) formatAll(ctx context.Context, rt *dist.Runtime, again bool) error 
 	scram, err := c.scramArgs()
 	if err != nil {
 		return err
+	}
+	if !again {
+		return c.formatByKind(ctx, rt, func(n node) []string {
+			return append(render.FormatQuorumArgs(rl, n.Node), scram...)
+		})
 	}
 	return eachNode(c.nodes(), func(n node) error {
 		args := append(render.FormatQuorumArgs(rl, n.Node), scram...)

@@ -38,6 +38,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{name: "nodes mixed with isolated roles", args: []string{"up", "--nodes", "3", "--controllers", "3", "--brokers", "2"}, wantCode: 2, want: []string{"--nodes N", "--controllers C --brokers B"}},
 		{name: "controllers without brokers", args: []string{"up", "--controllers", "3"}, wantCode: 2, want: []string{"isolated roles need both --controllers and --brokers"}},
 		{name: "zero controllers", args: []string{"up", "--controllers", "0", "--brokers", "2"}, wantCode: 2, want: []string{"--controllers 0"}},
+		{name: "unknown profile", args: []string{"up", "--profile", "fast"}, wantCode: 2, want: []string{`--profile "fast": want production, lab, lean`}},
 		{name: "unknown quorum mode", args: []string{"up", "--quorum", "raft"}, wantCode: 2, want: []string{`--quorum "raft": want static or dynamic`}},
 		{name: "unknown port placement", args: []string{"up", "--ports", "any"}, wantCode: 2, want: []string{`--ports "any": want fixed or auto`}},
 		{name: "controller add on no lab", args: []string{"controller", "add"}, wantCode: 1, want: []string{"no such lab"}},

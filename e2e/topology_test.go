@@ -40,6 +40,7 @@ func (l *lab) ls(t *testing.T) map[string]lsJSON {
 type topoStatusJSON struct {
 	Layout     string `json:"layout"`
 	QuorumMode string `json:"quorum_mode"`
+	Profile    string `json:"profile"`
 	Nodes      []struct {
 		ID         int      `json:"id"`
 		Roles      []string `json:"roles"`
@@ -161,7 +162,8 @@ func TestIsolatedRoles(t *testing.T) {
 	l := newLab(t, 3)
 	start := time.Now()
 	var up upJSON
-	decodeJSON(t, l.must("up", "-f", "../examples/labs/isolated-3c-2b.yaml", "--heap", "384M",
+	// Kafka's own settings here; the other labs of the suite run the default lab profile.
+	decodeJSON(t, l.must("up", "-f", "../examples/labs/isolated-3c-2b.yaml", "--heap", "384M", "--profile", "production",
 		"--broker-port", itoa(l.brokerBase), "--controller-port", itoa(l.controllerBase), "-o", "json").stdout, &up)
 	// The spec's topic, with its partitions and replication.
 	if !slices.Equal(up.Topics, []string{"orders"}) {
@@ -200,8 +202,8 @@ func TestIsolatedRoles(t *testing.T) {
 			t.Errorf("node %d: roles %v, %s; want %s, running", n.ID, n.Roles, n.State, wantRole)
 		}
 	}
-	if st.Layout != "3 controllers + 2 brokers" || st.QuorumMode != "static" {
-		t.Errorf("status layout %q, quorum %q", st.Layout, st.QuorumMode)
+	if st.Layout != "3 controllers + 2 brokers" || st.QuorumMode != "static" || st.Profile != "production" {
+		t.Errorf("status layout %q, quorum %q, profile %q", st.Layout, st.QuorumMode, st.Profile)
 	}
 	// A controller-only node serves no clients.
 	if r := l.kraftlab("render"); r.code != 0 || strings.Contains(strings.Split(strings.Split(r.stdout, "### node 1")[1], "### node 2")[0], "PLAINTEXT://") {
@@ -292,8 +294,8 @@ func TestDynamicQuorum(t *testing.T) {
 	if got := replicaIDs(st.Quorum.Voters); !slices.Equal(got, []int32{1, 3, 4}) {
 		t.Fatalf("voters after two adds: %v, want [1 3 4]", got)
 	}
-	if st.Layout != "3 controllers + 1 broker" || st.QuorumMode != "dynamic" {
-		t.Errorf("status layout %q, quorum %q", st.Layout, st.QuorumMode)
+	if st.Layout != "3 controllers + 1 broker" || st.QuorumMode != "dynamic" || st.Profile != "lab" {
+		t.Errorf("status layout %q, quorum %q, profile %q (want the default lab)", st.Layout, st.QuorumMode, st.Profile)
 	}
 
 	start := time.Now()
