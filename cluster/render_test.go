@@ -330,17 +330,17 @@ func TestProfiles(t *testing.T) {
 		env             []string
 	}{
 		{ProfileProduction, "512M",
-			map[string]string{"broker.session.timeout.ms": "", "num.io.threads": ""},
+			map[string]string{"broker.heartbeat.interval.ms": "", "num.io.threads": ""},
 			[]string{"-Xmx512M", "-Xms512M", "-XX:+UseG1GC"}, []string{"-XX:TieredStopAtLevel=1"}, nil},
 		{ProfileLab, "512M",
-			map[string]string{"broker.session.timeout.ms": "2000", "broker.heartbeat.interval.ms": "250", "num.io.threads": ""},
+			map[string]string{"broker.heartbeat.interval.ms": "250", "controller.quorum.election.timeout.ms": "250", "num.io.threads": ""},
 			[]string{"-Xmx512M", "-Xms512M", "-XX:+UseG1GC", "-XX:TieredStopAtLevel=1"}, nil, nil},
 		{ProfileLean, "256M",
-			map[string]string{"broker.session.timeout.ms": "2000", "num.io.threads": "2", "num.network.threads": "1"},
+			map[string]string{"broker.heartbeat.interval.ms": "250", "num.io.threads": "2", "num.network.threads": "1"},
 			[]string{"-Xmx256M", "-Xms32M", "-XX:+UseSerialGC"}, []string{"-XX:+UseG1GC"}, []string{"MALLOC_ARENA_MAX=2"}},
 	} {
 		t.Run(c.profile, func(t *testing.T) {
-			l := plannedLab(t, Spec{Nodes: NodesSpec{Combined: 1}, Profile: c.profile, Properties: map[string]string{"controller.quorum.fetch.timeout.ms": "1500"}}, "/l")
+			l := plannedLab(t, Spec{Nodes: NodesSpec{Combined: 1}, Profile: c.profile, Properties: map[string]string{"broker.session.timeout.ms": "3000"}}, "/l")
 			if l.spec.Heap != c.heap {
 				t.Errorf("default heap %s, want %s", l.spec.Heap, c.heap)
 			}
@@ -358,8 +358,8 @@ func TestProfiles(t *testing.T) {
 					t.Errorf("%s = %q, want %q", k, got[k], want)
 				}
 			}
-			if got["controller.quorum.fetch.timeout.ms"] != "1500" {
-				t.Errorf("the spec's own controller.quorum.fetch.timeout.ms lost to the profile: %q", got["controller.quorum.fetch.timeout.ms"])
+			if got["broker.session.timeout.ms"] != "3000" {
+				t.Errorf("the spec's own broker.session.timeout.ms lost to the profile: %q", got["broker.session.timeout.ms"])
 			}
 			cmd := render.ServerCommand(rt, l.dir, rl.Profile, l.spec.Heap, 1, "")
 			for _, f := range c.flags {

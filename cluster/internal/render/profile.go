@@ -40,12 +40,13 @@ type Profile struct {
 
 // labProperties fit the KRaft timers to one machine, where a message takes
 // microseconds and a node that stops answering has crashed or been stopped on
-// purpose.
+// purpose. controller.quorum.fetch.timeout.ms keeps Kafka's 2 s: at 1 s, a 60 s
+// produce that saturates 2 cores cost 2 to 5 quorum elections, at 2 s one
+// (scripts/bench-timers, BENCHMARKS.md).
 var labProperties = []ProfileProperty{
 	{"broker.heartbeat.interval.ms", "250", "Brokers report every 250 ms (Kafka: 2000), so registration, unfencing and controlled shutdown take one quick round each"},
 	{"broker.session.timeout.ms", "2000", "A broker silent for 2 s is fenced (Kafka: 9000): a killed node's partitions move on, and its restart can register, within 2 s"},
 	{"controller.quorum.election.timeout.ms", "250", "Voters wait 250-500 ms before an election (Kafka: 1000-2000 ms), at start-up and after the quorum leader dies"},
-	{"controller.quorum.fetch.timeout.ms", "1000", "A follower that hears nothing from the quorum leader for 1 s starts an election (Kafka: 2000)"},
 	{"controller.quorum.election.backoff.max.ms", "250", "A lost election is retried within 250 ms (Kafka: 1000)"},
 	{"log.cleaner.dedupe.buffer.size", "4194304", "The log cleaner's dedupe map takes 4 MiB of heap (Kafka: 128 MiB, allocated and touched at start: 128 MB of RSS a node)"},
 }
