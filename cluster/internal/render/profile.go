@@ -41,7 +41,7 @@ type Profile struct {
 // labProperties fit the KRaft timers to one machine, where a message takes
 // microseconds and a node that stops answering has crashed or been stopped on
 // purpose. controller.quorum.fetch.timeout.ms keeps Kafka's 2 s: at 1 s, a 60 s
-// produce that saturates 2 cores cost 2 to 5 quorum elections, at 2 s one
+// produce that saturates 2 cores cost 2 to 5 quorum elections, at 2 s one or two
 // (scripts/bench-timers, BENCHMARKS.md).
 var labProperties = []ProfileProperty{
 	{"broker.heartbeat.interval.ms", "250", "Brokers report every 250 ms (Kafka: 2000), so registration, unfencing and controlled shutdown take one quick round each"},
