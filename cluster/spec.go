@@ -40,7 +40,7 @@ type Spec struct {
 	Bind string `yaml:"bind,omitempty" json:"bind,omitempty" doc:"The address every listener binds and advertises (default 127.0.0.1)."`
 	// Profile is the set of broker properties, JVM flags and default heap the
 	// nodes run with: ProfileLab (the default), ProfileProduction or ProfileLean.
-	Profile string `yaml:"profile,omitempty" json:"profile,omitempty" enum:"lab,production,lean" doc:"lab: KRaft timers for one machine and a C1-only JIT (default); production: Kafka's own settings; lean: lab plus fewer threads and a 256M heap, for many nodes on a small machine."`
+	Profile string `yaml:"profile,omitempty" json:"profile,omitempty" enum:"lab,production,lean" doc:"lab: KRaft timers for one machine and a C1-only JIT (default); production: Kafka's own settings; lean: lab plus fewer threads, serial GC and a 256M heap, for the least memory per node."`
 	// Heap is the JVM heap of each node, e.g. 512M or 1G; the profile's by default.
 	Heap string `yaml:"heap,omitempty" json:"heap,omitempty" pattern:"^[1-9][0-9]*[mMgG]$" doc:"JVM heap per node, e.g. 512M or 1G (default: the profile's, 512M; lean 256M)."`
 	// Properties are broker properties set on every node (what --set key=value

@@ -40,7 +40,7 @@ func (f *specFlags) register(cmd *cobra.Command) {
 	fs.IntVar(&f.brokerPort, "broker-port", cluster.DefaultBrokerPort, "first broker (client) port; the k-th broker listens on this+k-1")
 	fs.IntVar(&f.controllerPort, "controller-port", cluster.DefaultControllerPort, "first controller port; the k-th controller listens on this+k-1")
 	fs.StringVar(&f.ports, "ports", "fixed", "fixed: the port bases as given; auto: the first free window of 10 ports per role from them upward, skipping other labs' ports and ports other kraftlab processes are taking")
-	fs.StringVar(&f.profile, "profile", cluster.DefaultProfile, "what the nodes run with: lab (KRaft timers for one machine, C1-only JIT), production (Kafka's own settings) or lean (lab plus fewer threads and a 256M heap, for many nodes)")
+	fs.StringVar(&f.profile, "profile", cluster.DefaultProfile, "what the nodes run with: lab (KRaft timers for one machine, C1-only JIT), production (Kafka's own settings) or lean (lab plus fewer threads, serial GC and a 256M heap: the least memory per node)")
 	fs.StringVar(&f.heap, "heap", cluster.DefaultHeap, "JVM heap per node (lean profile: 256M)")
 	fs.StringVar(&f.bindAddr, "bind", cluster.DefaultBind, "address every listener binds (anything but loopback exposes the lab, with a warning)")
 	fs.StringArrayVar(&f.sets, "set", nil, "override a broker property: key=value on every node, or NODE:key=value on one (repeatable)")
