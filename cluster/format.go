@@ -15,6 +15,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -27,8 +28,10 @@ import (
 
 // formatByKind formats the first node of each kind (nodes with the same
 // StorageTool arguments but their own) concurrently, then copies its data
-// directory to the other nodes of that kind.
-func (c *op) formatByKind(ctx context.Context, rt *dist.Runtime, argsOf func(node) []string) error {
+// directory to the other nodes of that kind. A kind with no arguments at all (a
+// static quorum's nodes, no SCRAM users) is formatted from template instead, when
+// it is not "": what StorageTool wrote for the runtime's throwaway broker.
+func (c *op) formatByKind(ctx context.Context, rt *dist.Runtime, argsOf func(node) []string, template string) error {
 	var kinds [][]node
 	index := map[string]int{}
 	for _, n := range c.nodes() {
@@ -50,7 +53,16 @@ func (c *op) formatByKind(ctx context.Context, rt *dist.Runtime, argsOf func(nod
 			from[n.ID] = k[0]
 		}
 	}
-	if err := eachNode(firsts, func(n node) error { return c.format(ctx, rt, n, argsOf(n)) }); err != nil {
+	if err := eachNode(firsts, func(n node) error {
+		args := argsOf(n)
+		if template == "" || len(args) > 0 {
+			return c.format(ctx, rt, n, args)
+		}
+		if err := c.fromTemplate(template, n); err != nil {
+			return fmt.Errorf("format storage for node %d (a copy of %s): %w", n.ID, template, err)
+		}
+		return nil
+	}); err != nil {
 		return err
 	}
 	return eachNode(rest, func(n node) error {
@@ -62,20 +74,50 @@ func (c *op) formatByKind(ctx context.Context, rt *dist.Runtime, argsOf func(nod
 }
 
 // cloneStorage copies node src's freshly formatted data directory to node n and
-// gives n its own meta.properties: its node id, and its directory id (the one the
-// initial controllers list names for a dynamic voter, else a new one). Only
-// directories and regular files are copied; anything else in a directory
-// StorageTool just wrote is refused.
+// gives n its own meta.properties (see nodeMeta).
 func (l *Lab) cloneStorage(src, n node) error {
+	meta, err := nodeMeta(n, "")
+	if err != nil {
+		return err
+	}
+	return copyTree(l.dir.DataDir(src.ID), l.dir.DataDir(n.ID), meta)
+}
+
+// fromTemplate formats node n by copying the runtime's formatted-storage template
+// (recorded by the throwaway broker of 'install') and giving it this lab's cluster
+// id and n's own meta.properties.
+func (l *Lab) fromTemplate(template string, n node) error {
+	meta, err := nodeMeta(n, l.st.ClusterID)
+	if err != nil {
+		return err
+	}
+	return copyTree(template, l.dir.DataDir(n.ID), meta)
+}
+
+// nodeMeta is the edit that makes a copied meta.properties node n's: its node id,
+// its directory id (the one the initial controllers list names for a dynamic
+// voter, else a new one) and, unless clusterID is "", the cluster id.
+func nodeMeta(n node, clusterID string) (func(rel string, b []byte) ([]byte, error), error) {
 	dirID := n.DirectoryID
 	if dirID == "" {
 		id, err := NewDirectoryID()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		dirID = id
 	}
-	from, to := l.dir.DataDir(src.ID), l.dir.DataDir(n.ID)
+	return func(rel string, b []byte) ([]byte, error) {
+		if rel != "meta.properties" {
+			return b, nil
+		}
+		return rewriteMetaProperties(b, n.ID, dirID, clusterID)
+	}, nil
+}
+
+// copyTree copies the directory from to to, passing each file through edit (its
+// path relative to from, and its bytes). Only directories and regular files are
+// copied; a symbolic link, in the source or where a directory goes, is refused.
+func copyTree(from, to string, edit func(rel string, b []byte) ([]byte, error)) error {
 	return filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -87,7 +129,10 @@ func (l *Lab) cloneStorage(src, n node) error {
 		dst := filepath.Join(to, rel)
 		switch {
 		case d.IsDir():
-			return l.dir.MkdirNode(dst)
+			if info, err := os.Lstat(dst); err == nil && (info.Mode()&fs.ModeSymlink != 0 || !info.IsDir()) {
+				return fmt.Errorf("%s exists and is not a directory", dst)
+			}
+			return os.MkdirAll(dst, 0o700)
 		case !d.Type().IsRegular():
 			return fmt.Errorf("%s is not a regular file", path)
 		}
@@ -95,18 +140,17 @@ func (l *Lab) cloneStorage(src, n node) error {
 		if err != nil {
 			return err
 		}
-		if rel == "meta.properties" {
-			if b, err = rewriteMetaProperties(b, n.ID, dirID); err != nil {
-				return err
-			}
+		if b, err = edit(rel, b); err != nil {
+			return err
 		}
 		return labdir.WriteFile(dst, b, 0o600)
 	})
 }
 
-// rewriteMetaProperties replaces node.id and directory.id in a meta.properties
-// StorageTool wrote; both must be there, or the format is not what this expects.
-func rewriteMetaProperties(b []byte, nodeID int, dirID string) ([]byte, error) {
+// rewriteMetaProperties replaces node.id and directory.id, and unless clusterID
+// is "" cluster.id, in a meta.properties StorageTool wrote; each must be there, or
+// the format is not what this expects.
+func rewriteMetaProperties(b []byte, nodeID int, dirID, clusterID string) ([]byte, error) {
 	lines := strings.Split(string(b), "\n")
 	var seen []string
 	for i, line := range lines {
@@ -117,10 +161,34 @@ func rewriteMetaProperties(b []byte, nodeID int, dirID string) ([]byte, error) {
 		case "directory.id":
 			lines[i] = "directory.id=" + dirID
 			seen = append(seen, key)
+		case "cluster.id":
+			if clusterID != "" {
+				lines[i] = "cluster.id=" + clusterID
+			}
+			seen = append(seen, key)
 		}
 	}
-	if !slices.Contains(seen, "node.id") || !slices.Contains(seen, "directory.id") {
-		return nil, fmt.Errorf("meta.properties has no node.id or directory.id line: %q", bytes.TrimSpace(b))
+	if !slices.Contains(seen, "node.id") || !slices.Contains(seen, "directory.id") || !slices.Contains(seen, "cluster.id") {
+		return nil, fmt.Errorf("meta.properties lacks node.id, directory.id or cluster.id: %q", bytes.TrimSpace(b))
 	}
 	return []byte(strings.Join(lines, "\n")), nil
+}
+
+// storageTemplate is the runtime's formatted-storage template for this lab, or ""
+// when there is none or the lab sets a property that changes what StorageTool
+// writes (unstable.*: the release's latest metadata version instead of its latest
+// production one).
+func (l *Lab) storageTemplate(rt *dist.Runtime) string {
+	for _, props := range append([]map[string]string{l.spec.Properties}, slices.Collect(maps.Values(l.spec.NodeProperties))...) {
+		for k := range props {
+			if strings.HasPrefix(k, "unstable.") {
+				return ""
+			}
+		}
+	}
+	dir := storageTemplateDir(l.cfg.Runtime, rt.Version)
+	if _, err := os.Stat(filepath.Join(dir, "meta.properties")); err != nil {
+		return ""
+	}
+	return dir
 }

@@ -58,7 +58,7 @@ func Install(ctx context.Context, o dist.Options) (*dist.Runtime, error) {
 	if progress == nil {
 		progress = io.Discard
 	}
-	if err := ensureRuntimeFacts(ctx, rt, namesFile(o, rt.Version), progress); err != nil {
+	if err := ensureRuntimeFacts(ctx, rt, namesFile(o, rt.Version), storageTemplateDir(o, rt.Version), progress); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -79,6 +79,13 @@ func namesFile(o dist.Options, version string) string {
 	return filepath.Join(cache, "config-names", "kafka-"+version+".txt")
 }
 
+// storageTemplateDir is where the storage StorageTool formatted for a release's
+// throwaway broker is kept (meta.properties and bootstrap.checkpoint): a static
+// lab's nodes are formatted by copying it (format.go), without a JVM.
+func storageTemplateDir(o dist.Options, version string) string {
+	return filepath.Join(filepath.Dir(filepath.Dir(namesFile(o, version))), "formatted", "kafka-"+version)
+}
+
 // wantArchives reports whether rt should get class-data archives it lacks: a cached
 // runtime on a JDK that can record them.
 func wantArchives(rt *dist.Runtime) bool {
@@ -86,10 +93,11 @@ func wantArchives(rt *dist.Runtime) bool {
 		(archivePath(rt, serverArchive) == "" || archivePath(rt, storageArchive) == "")
 }
 
-// ensureRuntimeFacts runs one throwaway broker if the runtime lacks its archives or
-// its list of property names, and keeps what it learned.
-func ensureRuntimeFacts(ctx context.Context, rt *dist.Runtime, names string, progress io.Writer) error {
-	if !wantArchives(rt) && fileExists(names) {
+// ensureRuntimeFacts runs one throwaway broker if the runtime lacks its archives,
+// its list of property names or its formatted-storage template, and keeps what it
+// learned.
+func ensureRuntimeFacts(ctx context.Context, rt *dist.Runtime, names, template string, progress io.Writer) error {
+	if !wantArchives(rt) && fileExists(names) && fileExists(template) {
 		return nil
 	}
 	if err := os.MkdirAll(filepath.Dir(names), 0o755); err != nil {
@@ -103,7 +111,7 @@ func ensureRuntimeFacts(ctx context.Context, rt *dist.Runtime, names string, pro
 	}
 	defer lock.Unlock()
 	archives := wantArchives(rt)
-	if !archives && fileExists(names) {
+	if !archives && fileExists(names) && fileExists(template) {
 		return nil
 	}
 	what := "the broker property names"
@@ -129,6 +137,14 @@ func ensureRuntimeFacts(ctx context.Context, rt *dist.Runtime, names string, pro
 			if err := os.Rename(filepath.Join(tmp, name), filepath.Join(dir, name)); err != nil {
 				return err
 			}
+		}
+	}
+	if !fileExists(template) {
+		if err := os.MkdirAll(filepath.Dir(template), 0o755); err != nil {
+			return err
+		}
+		if err := os.Rename(filepath.Join(tmp, "formatted"), template); err != nil {
+			return err
 		}
 	}
 	return labdir.WriteFile(names, []byte(strings.Join(known, "\n")+"\n"), 0o644)
@@ -182,6 +198,11 @@ func runThrowaway(ctx context.Context, rt *dist.Runtime, tmp string, record bool
 	}
 	if err := dist.Run(ctx, recording(render.FormatCommand(rt, d, id, 1, nil, ""), storageArchive)...); err != nil {
 		return nil, fmt.Errorf("format: %w", err)
+	}
+	// What StorageTool wrote, before the broker adds to it: the storage template.
+	keep := func(_ string, b []byte) ([]byte, error) { return b, nil }
+	if err := copyTree(d.DataDir(1), filepath.Join(tmp, "formatted"), keep); err != nil {
+		return nil, err
 	}
 	node, err := startProcess(1, nil, recording(render.ServerCommand(rt, d, render.Profile{}, "256M", 1, archivePath(rt, serverArchive)), serverArchive), d.ConsoleLog(1))
 	if err != nil {

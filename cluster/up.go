@@ -414,7 +414,7 @@ func (c *op) formatAll(ctx context.Context, rt *dist.Runtime, again bool) error 
 	if !again {
 		return c.formatByKind(ctx, rt, func(n node) []string {
 			return append(render.FormatQuorumArgs(rl, n.Node), scram...)
-		})
+		}, c.storageTemplate(rt))
 	}
 	return eachNode(c.nodes(), func(n node) error {
 		args := append(render.FormatQuorumArgs(rl, n.Node), scram...)
