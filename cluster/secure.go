@@ -120,18 +120,29 @@ func (o *op) prepareSecurity() error {
 			}
 		}
 	}
-	if sec.SASL() != "" || !sec.UsesTLS() {
-		pw := map[string]string{}
-		for _, u := range append([]UserSpec{{Name: AdminUser}, {Name: NodePrincipal}}, sec.Users...) {
-			p, err := newPassword()
-			if err != nil {
-				return err
-			}
-			pw[u.Name] = p
-		}
-		return o.savePasswords(pw)
+	pw, err := NewPasswords(*sec)
+	if err != nil || len(pw) == 0 {
+		return err
 	}
-	return nil
+	return o.savePasswords(pw)
+}
+
+// NewPasswords makes a password for every SASL identity of a secured lab: admin,
+// the nodes' principal and every user of the spec. A lab without SASL (TLS alone)
+// has none.
+func NewPasswords(sec SecuritySpec) (map[string]string, error) {
+	if !sec.Secured() || (sec.SASL() == "" && sec.UsesTLS()) {
+		return map[string]string{}, nil
+	}
+	pw := map[string]string{}
+	for _, u := range append([]UserSpec{{Name: AdminUser}, {Name: NodePrincipal}}, sec.Users...) {
+		p, err := newPassword()
+		if err != nil {
+			return nil, err
+		}
+		pw[u.Name] = p
+	}
+	return pw, nil
 }
 
 // issueNodeCert writes node n's certificate, its SANs every address a client or
@@ -175,9 +186,20 @@ func (l *Lab) renderSecurity() (*render.Security, error) {
 			pw[u.Name] = "<" + u.Name + "-password>"
 		}
 	}
+	return RenderSecurity(*sec, pw, l.PKIDir()), nil
+}
+
+// RenderSecurity is what the renderer needs to secure a lab's listeners by sec,
+// with the identities' passwords pw and the CA and node keystores in pkiDir; nil
+// for a plaintext lab. An export renders the same lab for other hosts with its
+// own passwords and directory.
+func RenderSecurity(sec SecuritySpec, pw map[string]string, pkiDir string) *render.Security {
+	if !sec.Secured() {
+		return nil
+	}
 	r := &render.Security{
 		ClientProtocol: "SSL", ControllerProtocol: "SSL", ClientAuth: "none",
-		Mechanism: sec.SASL(), Authorization: sec.Authorization, PKIDir: l.PKIDir(),
+		Mechanism: sec.SASL(), Authorization: sec.Authorization, PKIDir: pkiDir,
 		NodePrincipal: NodePrincipal, NodePassword: pw[NodePrincipal],
 		SuperUsers: []string{NodePrincipal, AdminUser},
 	}
@@ -196,7 +218,7 @@ func (l *Lab) renderSecurity() (*render.Security, error) {
 			r.PlainUsers[u.Name] = pw[u.Name]
 		}
 	}
-	return r, nil
+	return r
 }
 
 // scramArgs are the StorageTool flags that create the SCRAM users before the first
@@ -210,11 +232,17 @@ func (l *Lab) scramArgs() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ScramArgs(pw), nil
+}
+
+// ScramArgs are the StorageTool flags (kafka-storage.sh format --add-scram) that
+// create a SCRAM-SHA-512 user for every user=password of pw, in name order.
+func ScramArgs(pw map[string]string) []string {
 	var args []string
 	for _, u := range slices.Sorted(maps.Keys(pw)) {
 		args = append(args, "--add-scram", fmt.Sprintf("SCRAM-SHA-512=[name=%s,password=%s]", u, pw[u]))
 	}
-	return args, nil
+	return args
 }
 
 // ClientOpts are the franz-go options that connect to the lab's brokers as user

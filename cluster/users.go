@@ -578,15 +578,6 @@ func (l *Lab) ClientConfig(user, format string) (string, error) {
 	if sec.Secured() && !sec.HasUser(user) {
 		return "", usage.Errorf("lab %q has no user %q (users: %s)", l.Name(), user, strings.Join(l.userNames(), ", "))
 	}
-	protocol := "PLAINTEXT"
-	switch {
-	case sec.SASL() != "" && sec.UsesTLS():
-		protocol = "SASL_SSL"
-	case sec.SASL() != "":
-		protocol = "SASL_PLAINTEXT"
-	case sec.UsesTLS():
-		protocol = "SSL"
-	}
 	var password string
 	if sec.SASL() != "" {
 		pw, err := l.passwords()
@@ -602,12 +593,42 @@ func (l *Lab) ClientConfig(user, format string) (string, error) {
 			return "", fmt.Errorf("user %q has no certificate: 'kraftlab cert issue %s --name %s' makes one", user, user, l.Name())
 		}
 	}
+	return FormatClientConfig(*sec, format, ClientSettings{
+		Lab: l.Name(), User: user, Password: password, Bootstrap: l.BootstrapServers(),
+		CAFile: ca, CertFile: cert.Cert, KeyFile: cert.Key, KeystoreFile: cert.Keystore,
+	}), nil
+}
+
+// ClientSettings are what a client configuration names: the lab and user, the
+// brokers, and where the CA and the user's certificate are.
+type ClientSettings struct {
+	Lab, User, Password string
+	Bootstrap           []string
+	// CAFile is the CA's PEM certificate; CertFile and KeyFile the user's PEM
+	// certificate and key, KeystoreFile both in one (what Java's PEM store reads).
+	CAFile, CertFile, KeyFile, KeystoreFile string
+}
+
+// FormatClientConfig is a client configuration in format (ConfigProperties,
+// ConfigLibrdkafka or ConfigEnv) for a lab secured by sec.
+func FormatClientConfig(sec SecuritySpec, format string, c ClientSettings) string {
+	protocol := "PLAINTEXT"
+	switch {
+	case sec.SASL() != "" && sec.UsesTLS():
+		protocol = "SASL_SSL"
+	case sec.SASL() != "":
+		protocol = "SASL_PLAINTEXT"
+	case sec.UsesTLS():
+		protocol = "SSL"
+	}
+	user, password, ca := c.User, c.Password, c.CAFile
+	cert := pki.Files{Cert: c.CertFile, Key: c.KeyFile, Keystore: c.KeystoreFile}
 	var b strings.Builder
 	line := func(k, v string) { fmt.Fprintf(&b, "%s=%s\n", k, v) }
-	bootstrap := strings.Join(l.BootstrapServers(), ",")
+	bootstrap := strings.Join(c.Bootstrap, ",")
 	switch format {
 	case ConfigProperties:
-		fmt.Fprintf(&b, "# Lab %q as %s: a Java client or Kafka's console tools (--producer.config / --consumer.config / --command-config).\n", l.Name(), user)
+		fmt.Fprintf(&b, "# Lab %q as %s: a Java client or Kafka's console tools (--producer.config / --consumer.config / --command-config).\n", c.Lab, user)
 		line("bootstrap.servers", bootstrap)
 		line("security.protocol", protocol)
 		if sec.UsesTLS() {
@@ -627,7 +648,7 @@ func (l *Lab) ClientConfig(user, format string) (string, error) {
 			line("sasl.jaas.config", fmt.Sprintf("%s required username=%q password=%q;", module, user, password))
 		}
 	case ConfigLibrdkafka:
-		fmt.Fprintf(&b, "# Lab %q as %s: librdkafka (kcat -F FILE, confluent-kafka clients).\n", l.Name(), user)
+		fmt.Fprintf(&b, "# Lab %q as %s: librdkafka (kcat -F FILE, confluent-kafka clients).\n", c.Lab, user)
 		line("bootstrap.servers", bootstrap)
 		line("security.protocol", strings.ToLower(protocol))
 		if sec.UsesTLS() {
@@ -643,7 +664,7 @@ func (l *Lab) ClientConfig(user, format string) (string, error) {
 			line("sasl.password", password)
 		}
 	case ConfigEnv:
-		fmt.Fprintf(&b, "# Lab %q as %s: environment variables for a program of your own (see the README's franz-go snippet).\n", l.Name(), user)
+		fmt.Fprintf(&b, "# Lab %q as %s: environment variables for a program of your own (see the README's franz-go snippet).\n", c.Lab, user)
 		line("KAFKA_BOOTSTRAP_SERVERS", bootstrap)
 		line("KAFKA_SECURITY_PROTOCOL", protocol)
 		if sec.UsesTLS() {
@@ -659,5 +680,5 @@ func (l *Lab) ClientConfig(user, format string) (string, error) {
 			line("KAFKA_SASL_PASSWORD", password)
 		}
 	}
-	return b.String(), nil
+	return b.String()
 }

@@ -9,6 +9,7 @@ package export
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"net"
 	"regexp"
 	"slices"
@@ -54,11 +55,6 @@ var containerKeys = []string{
 // Compose exports a lab as a compose file for the apache/kafka image of the lab's
 // Kafka version, validated against the Compose Specification's schema.
 func Compose(lay *cluster.Layout, o ComposeOptions) (*Result, error) {
-	if lay.Spec.Security.Secured() {
-		// The containers would need certificates for their own host names and
-		// the secured listeners in a mounted file; not done yet.
-		return nil, usage.Errorf("lab %q is secured (%s): compose export covers plaintext labs only so far; 'kraftlab export properties' gives every node's secured server.properties, and 'kraftlab export strimzi' the secured Strimzi resources", lay.Spec.Name, lay.Spec.Security.Preset)
-	}
 	version := lay.KafkaVersion
 	if version == "" {
 		return nil, usage.Errorf("the lab's Kafka version is not known (a new lab on a Kafka home): set kafka.version in the spec to choose the image apache/kafka:VERSION")
@@ -74,24 +70,35 @@ func Compose(lay *cluster.Layout, o ComposeOptions) (*Result, error) {
 		}
 		clusterID = id
 	}
-	nodes, err := renderNodes(lay.Render)
+	rl := lay.Render
+	var secrets *composeSecrets
+	if lay.Spec.Security.Secured() {
+		var err error
+		secrets, err = newComposeSecrets(lay)
+		if err != nil {
+			return nil, err
+		}
+		rl = containerLab(rl, *lay.Spec.Security, secrets.passwords)
+	}
+	nodes, err := renderNodes(rl)
 	if err != nil {
 		return nil, err
 	}
 	res := &Result{}
-	if lay.Render.Dynamic {
+	if rl.Dynamic {
 		res.Notes = append(res.Notes, "quorum: dynamic runs as a static quorum in the containers (controller.quorum.voters): the apache/kafka image formats storage with only --cluster-id, and Kafka refuses to format a controller that has no controller.quorum.voters without --initial-controllers or --standalone")
 	}
 	image := composeImage + ":" + version
-	var controllers, bootstrap []string
-	for _, n := range lay.Render.Nodes {
+	scram := lay.Spec.Security.SASL() == "SCRAM-SHA-512"
+	var controllers []string
+	for _, n := range rl.Nodes {
 		if n.IsController() {
 			controllers = append(controllers, serviceName(n))
 		}
-		if n.IsBroker() {
-			bootstrap = append(bootstrap, net.JoinHostPort(n.Host, strconv.Itoa(n.BrokerPort)))
-		}
 	}
+	bootstrap := hostBootstrap(rl)
+	formatProps := map[string][][2]string{}
+	var volumes orderedMap
 	var services orderedMap
 	// A property the image cannot carry is usually on every node: one problem
 	// each, naming the nodes.
@@ -103,10 +110,13 @@ func Compose(lay *cluster.Layout, o ComposeOptions) (*Result, error) {
 		if n.IsBroker() {
 			svc.Ports = []string{net.JoinHostPort(n.Host, strconv.Itoa(n.BrokerPort)) + ":" + strconv.Itoa(containerHostPort)}
 		}
+		var dependsOn []string
 		if !n.IsController() {
-			svc.DependsOn = controllers
+			dependsOn = controllers
+			svc.DependsOn = dependsOn
 		}
-		for _, kv := range containerProperties(lay.Render, n, rn) {
+		props := containerProperties(rl, n, rn)
+		for _, kv := range props {
 			env, err := envFor(kv[0], kv[1])
 			if err != nil {
 				if _, seen := problemNodes[err.Error()]; !seen {
@@ -120,6 +130,26 @@ func Compose(lay *cluster.Layout, o ComposeOptions) (*Result, error) {
 		svc.Environment = append(svc.Environment,
 			[2]any{"CLUSTER_ID", clusterID},
 			[2]any{"KAFKA_HEAP_OPTS", "-Xmx" + lay.Spec.Heap + " -Xms" + lay.Spec.Heap})
+		if secrets != nil {
+			svc.Volumes = []string{"./secrets:" + containerSecretsDir + ":ro"}
+			if lay.Spec.Security.SASL() != "" {
+				svc.Environment = append(svc.Environment, [2]any{"KAFKA_OPTS", "-Djava.security.auth.login.config=" + containerSecretsDir + "/" + jaasFile})
+			}
+		}
+		if scram {
+			// The node starts on storage its format service made, in a volume
+			// both mount.
+			name := svc.Hostname
+			formatProps[name] = props
+			svc.Volumes = append(svc.Volumes, name+"-data:"+containerScramDataDir)
+			deps := orderedMap{{name + "-format", map[string]string{"condition": "service_completed_successfully"}}}
+			for _, c := range dependsOn {
+				deps = append(deps, [2]any{c, map[string]string{"condition": "service_started"}})
+			}
+			svc.DependsOn = deps
+			services = append(services, [2]any{name + "-format", formatService(image, clusterID, n)})
+			volumes = append(volumes, [2]any{name + "-data", map[string]string{}})
+		}
 		services = append(services, [2]any{svc.Hostname, svc})
 	}
 	var errs []error
@@ -130,22 +160,42 @@ func Compose(lay *cluster.Layout, o ComposeOptions) (*Result, error) {
 		return nil, err
 	}
 	var b bytes.Buffer
-	b.WriteString(header(
+	head := []string{
 		fmt.Sprintf("kraftlab export compose: lab %q, Kafka %s in the %s image, cluster id %s.", lay.Spec.Name, version, image, clusterID),
 		"Start: docker compose -f compose.yaml up -d   Stop: docker compose -f compose.yaml down",
-		"Clients on this host: "+strings.Join(bootstrap, ","),
-		"Data stays inside each container ("+containerDataDir+"), as in apache/kafka's examples.",
-	))
+		"Clients on this host: " + strings.Join(bootstrap, ","),
+	}
+	switch {
+	case scram:
+		head = append(head, "Data is in a volume per node ("+containerScramDataDir+"), which its format service made with the SCRAM users; 'down -v' removes it.")
+	default:
+		head = append(head, "Data stays inside each container ("+containerDataDir+"), as in apache/kafka's examples.")
+	}
+	if secrets != nil {
+		head = append(head,
+			"Security: "+lay.Spec.Security.Preset+", with the export's own CA and passwords in secrets/ (mounted at "+containerSecretsDir+").",
+			"The containers run as uid 1000: the files in secrets/ are yours alone (0600), so chown them to 1000 if you are not.",
+			"As admin from this host: kafka-topics.sh --bootstrap-server "+bootstrap[0]+" --command-config secrets/admin.properties --list")
+	}
+	b.WriteString(header(head...))
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
-	if err := enc.Encode(composeFile{Name: lay.Spec.Name, Services: services}); err != nil {
+	if err := enc.Encode(composeFile{Name: lay.Spec.Name, Services: services, Volumes: volumes}); err != nil {
 		return nil, fmt.Errorf("encode compose file: %w", err)
 	}
 	if err := enc.Close(); err != nil {
 		return nil, fmt.Errorf("encode compose file: %w", err)
 	}
+	res.Notes = append(res.Notes, setupNotes(lay, bootstrap[0], secrets != nil)...)
 	res.Files = []File{{Name: "compose.yaml", Data: b.Bytes()}}
 	res.Stream = b.Bytes()
+	if secrets != nil {
+		files, err := secrets.files(lay, nodes, formatProps, bootstrap)
+		if err != nil {
+			return nil, err
+		}
+		res.Files = append(res.Files, files...)
+	}
 	if err := ValidateCompose(res.Stream); err != nil {
 		return nil, fmt.Errorf("the exported compose file does not pass the Compose Specification's schema (a kraftlab bug; please report it):\n%w", err)
 	}
@@ -155,14 +205,18 @@ func Compose(lay *cluster.Layout, o ComposeOptions) (*Result, error) {
 type composeFile struct {
 	Name     string     `yaml:"name"`
 	Services orderedMap `yaml:"services"`
+	Volumes  orderedMap `yaml:"volumes,omitempty"`
 }
 
 type composeService struct {
 	Image       string     `yaml:"image"`
-	Hostname    string     `yaml:"hostname"`
+	Hostname    string     `yaml:"hostname,omitempty"`
+	Entrypoint  []string   `yaml:"entrypoint,omitempty"`
 	Ports       []string   `yaml:"ports,omitempty"`
 	Environment orderedMap `yaml:"environment"`
-	DependsOn   []string   `yaml:"depends_on,omitempty"`
+	Volumes     []string   `yaml:"volumes,omitempty"`
+	// DependsOn is a list of services, or a map of each to its condition.
+	DependsOn any `yaml:"depends_on,omitempty"`
 }
 
 // orderedMap is a YAML mapping that keeps its keys in the order given (node id
@@ -203,22 +257,33 @@ func containerProperties(rl render.Lab, n render.Node, rn renderedNode) [][2]str
 			voters = append(voters, fmt.Sprintf("%d@%s:%d", o.ID, serviceName(o), containerControllerPort))
 		}
 	}
+	// The lab's client listener serves the containers; its twin (HOST) is
+	// published on this host.
+	internal, host, protocols := "PLAINTEXT", "PLAINTEXT_HOST", "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,PLAINTEXT_HOST:PLAINTEXT"
+	if s := rl.Security; s != nil {
+		internal, host = "CLIENT", hostListener
+		protocols = "CONTROLLER:" + s.ControllerProtocol + ",CLIENT:" + s.ClientProtocol + "," + hostListener + ":" + s.ClientProtocol
+	}
 	var listeners []string
 	if n.IsBroker() {
-		listeners = append(listeners, fmt.Sprintf("PLAINTEXT://:%d", containerBrokerPort))
+		listeners = append(listeners, fmt.Sprintf("%s://:%d", internal, containerBrokerPort))
 	}
 	if n.IsController() {
 		listeners = append(listeners, fmt.Sprintf("CONTROLLER://:%d", containerControllerPort))
 	}
 	if n.IsBroker() {
-		listeners = append(listeners, fmt.Sprintf("PLAINTEXT_HOST://:%d", containerHostPort))
+		listeners = append(listeners, fmt.Sprintf("%s://:%d", host, containerHostPort))
+	}
+	dataDir := containerDataDir
+	if rl.Security != nil && rl.Security.Mechanism == "SCRAM-SHA-512" {
+		dataDir = containerScramDataDir
 	}
 	set := map[string]string{
 		"listeners":                      strings.Join(listeners, ","),
-		"advertised.listeners":           fmt.Sprintf("PLAINTEXT://%s:%d,PLAINTEXT_HOST://%s", serviceName(n), containerBrokerPort, net.JoinHostPort(n.Host, strconv.Itoa(n.BrokerPort))),
-		"listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,PLAINTEXT_HOST:PLAINTEXT",
+		"advertised.listeners":           fmt.Sprintf("%s://%s:%d,%s://%s", internal, serviceName(n), containerBrokerPort, host, net.JoinHostPort(n.Host, strconv.Itoa(n.BrokerPort))),
+		"listener.security.protocol.map": protocols,
 		"controller.quorum.voters":       strings.Join(voters, ","),
-		"log.dirs":                       containerDataDir,
+		"log.dirs":                       dataDir,
 	}
 	var out [][2]string
 	for _, k := range rn.props.Keys() {
@@ -231,6 +296,10 @@ func containerProperties(rl render.Lab, n render.Node, rn renderedNode) [][2]str
 			if s, ok := set[k]; ok {
 				v = s
 			}
+		}
+		if rl.Security != nil {
+			out = append(out, securedContainerProperties(k, v)...)
+			continue
 		}
 		out = append(out, [2]string{k, v})
 	}
@@ -300,4 +369,69 @@ func envFor(key, value string) (string, error) {
 		return "", fmt.Errorf("property %s=%q: the apache/kafka image writes values into server.properties unescaped, so a backslash, a leading space or a character outside printable ASCII would change meaning; leave it out of the spec, or mount a server.properties ('kraftlab export properties')", key, value)
 	}
 	return env, nil
+}
+
+// setupNotes say how to make the spec's topics and ACLs in the containers, which
+// start without them (Kafka makes both only on a running cluster), with the
+// commands of Kafka's own tools.
+func setupNotes(lay *cluster.Layout, bootstrap string, secured bool) []string {
+	tool := func(name string) string {
+		cmd := name + " --bootstrap-server " + bootstrap
+		if secured {
+			cmd += " --command-config secrets/admin.properties"
+		}
+		return cmd
+	}
+	var notes []string
+	for _, tp := range lay.Spec.Topics {
+		cmd := fmt.Sprintf("%s --create --topic %s", tool("kafka-topics.sh"), tp.Name)
+		if tp.Partitions > 0 {
+			cmd += " --partitions " + strconv.Itoa(tp.Partitions)
+		}
+		if tp.ReplicationFactor > 0 {
+			cmd += " --replication-factor " + strconv.Itoa(tp.ReplicationFactor)
+		}
+		for _, k := range slices.Sorted(maps.Keys(tp.Configs)) {
+			cmd += " --config " + k + "=" + tp.Configs[k]
+		}
+		notes = append(notes, "topic "+tp.Name+": the containers start without it; once they are up: "+cmd)
+	}
+	if lay.Spec.Security == nil {
+		return notes
+	}
+	for _, a := range lay.Spec.Security.ACLs {
+		notes = append(notes, "ACL for "+a.Principal+": the containers start without it; once they are up: "+aclCommand(tool("kafka-acls.sh"), a))
+	}
+	return notes
+}
+
+// aclCommand is the kafka-acls.sh command that adds a.
+func aclCommand(tool string, a cluster.ACLSpec) string {
+	perm := "allow"
+	if a.Permission == "deny" {
+		perm = "deny"
+	}
+	cmd := tool + " --add --" + perm + "-principal " + a.Principal
+	if a.Host != "" {
+		cmd += " --" + perm + "-host " + a.Host
+	}
+	for _, op := range a.Operations {
+		// read -> Read, describe-configs -> DescribeConfigs: the tool's names.
+		var b strings.Builder
+		for _, part := range strings.Split(op, "-") {
+			if part != "" {
+				b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+			}
+		}
+		cmd += " --operation " + b.String()
+	}
+	if a.Resource == "cluster" {
+		cmd += " --cluster"
+	} else {
+		cmd += " --" + a.Resource + " " + a.Name
+	}
+	if a.Pattern == "prefixed" {
+		cmd += " --resource-pattern-type prefixed"
+	}
+	return cmd
 }

@@ -1,8 +1,12 @@
 package export
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -32,15 +36,7 @@ func TestComposeGolden(t *testing.T) {
 func TestComposeExportsEveryExample(t *testing.T) {
 	for _, name := range exampleLabFiles(t) {
 		t.Run(name, func(t *testing.T) {
-			lay := exampleLayout(t, name)
-			res, err := Compose(lay, ComposeOptions{})
-			if lay.Spec.Security.Secured() {
-				// Not covered yet: refused, saying what to use instead.
-				if err == nil || !strings.Contains(err.Error(), "compose export covers plaintext labs only") || !strings.Contains(err.Error(), "export strimzi") {
-					t.Fatalf("compose of a secured lab: %v", err)
-				}
-				return
-			}
+			res, err := Compose(exampleLayout(t, name), ComposeOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -105,6 +101,19 @@ func TestComposeRoundTrip(t *testing.T) {
 		spec.Ports.Auto = false
 		specs[name] = spec
 	}
+	// Every security preset, on isolated roles (a controller-only node has no
+	// client listener).
+	no := false
+	for _, sec := range []cluster.SecuritySpec{
+		{Preset: cluster.SecurityTLS}, {Preset: cluster.SecurityMTLS}, {Preset: cluster.SecuritySCRAM},
+		{Preset: cluster.SecurityPlain}, {Preset: cluster.SecuritySCRAM, TLS: &no}, {Preset: cluster.SecurityPlain, TLS: &no},
+	} {
+		name := sec.Preset
+		if sec.TLS != nil {
+			name += " without TLS"
+		}
+		specs[name] = cluster.Spec{Name: "sec", Nodes: cluster.NodesSpec{Controllers: 1, Brokers: 2}, Security: &sec}
+	}
 	// Values compose would interpolate, and per-node properties.
 	specs["awkward values"] = cluster.Spec{
 		Name: "awkward", Nodes: cluster.NodesSpec{Combined: 1, Brokers: 1},
@@ -119,9 +128,18 @@ func TestComposeRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			envs := composeEnvs(t, res.Stream)
-			nodes, err := renderNodes(lay.Render)
+			rl := lay.Render
+			if lay.Spec.Security.Secured() {
+				rl = containerLab(rl, *lay.Spec.Security, map[string]string{})
+			}
+			nodes, err := renderNodes(rl)
 			if err != nil {
 				t.Fatal(err)
+			}
+			for name := range envs {
+				if strings.HasSuffix(name, "-format") {
+					delete(envs, name) // TestComposeSecured checks them
+				}
 			}
 			if len(envs) != len(nodes) {
 				t.Fatalf("%d services for %d nodes", len(envs), len(nodes))
@@ -138,7 +156,22 @@ func TestComposeRoundTrip(t *testing.T) {
 				got := imageProperties(env)
 				want := map[string]string{}
 				for _, k := range rn.props.Keys() {
-					want[k], _ = rn.props.Get(k)
+					v, _ := rn.props.Get(k)
+					if !lay.Spec.Security.Secured() {
+						want[k] = v
+						continue
+					}
+					// A secured lab's logins are in the JAAS file; the client
+					// listener's settings are the published one's too.
+					switch rest, client := strings.CutPrefix(k, "listener.name.client."); {
+					case strings.HasSuffix(k, ".sasl.jaas.config"):
+					case k == "ssl.principal.mapping.rules":
+						want[k] = strings.ReplaceAll(v, "CN=", "CN.")
+					case client:
+						want[k], want["listener.name.host."+rest] = v, v
+					default:
+						want[k] = v
+					}
 				}
 				if _, ok := want["controller.quorum.bootstrap.servers"]; ok {
 					delete(want, "controller.quorum.bootstrap.servers")
@@ -178,21 +211,37 @@ func checkContainerKeys(t *testing.T, lay *cluster.Layout, rn renderedNode, got 
 			voters = append(voters, fmt.Sprintf("%d@%s:9093", o.ID, serviceName(o)))
 		}
 	}
+	internal, host, dataDir := "PLAINTEXT", "PLAINTEXT_HOST", "/tmp/kraft-combined-logs"
+	protocols := "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,PLAINTEXT_HOST:PLAINTEXT"
+	if sec := lay.Spec.Security; sec.Secured() {
+		internal, host = "CLIENT", "HOST"
+		client, controller := "SSL", "SSL"
+		switch {
+		case sec.SASL() != "" && sec.UsesTLS():
+			client = "SASL_SSL"
+		case sec.SASL() != "":
+			client, controller = "SASL_PLAINTEXT", "SASL_PLAINTEXT"
+		}
+		protocols = "CONTROLLER:" + controller + ",CLIENT:" + client + ",HOST:" + client
+		if sec.SASL() == "SCRAM-SHA-512" {
+			dataDir = "/var/lib/kafka/data"
+		}
+	}
 	want := map[string]string{
 		"controller.quorum.voters":       strings.Join(voters, ","),
-		"log.dirs":                       "/tmp/kraft-combined-logs",
-		"listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,PLAINTEXT_HOST:PLAINTEXT",
+		"log.dirs":                       dataDir,
+		"listener.security.protocol.map": protocols,
 	}
 	switch {
 	case n.IsBroker() && n.IsController():
-		want["listeners"] = "PLAINTEXT://:19092,CONTROLLER://:9093,PLAINTEXT_HOST://:9092"
+		want["listeners"] = internal + "://:19092,CONTROLLER://:9093," + host + "://:9092"
 	case n.IsBroker():
-		want["listeners"] = "PLAINTEXT://:19092,PLAINTEXT_HOST://:9092"
+		want["listeners"] = internal + "://:19092," + host + "://:9092"
 	default:
 		want["listeners"] = "CONTROLLER://:9093"
 	}
 	if n.IsBroker() {
-		want["advertised.listeners"] = fmt.Sprintf("PLAINTEXT://%s:19092,PLAINTEXT_HOST://%s:%d", serviceName(n), lay.Spec.Bind, n.BrokerPort)
+		want["advertised.listeners"] = fmt.Sprintf("%s://%s:19092,%s://%s:%d", internal, serviceName(n), host, lay.Spec.Bind, n.BrokerPort)
 	}
 	for k, v := range want {
 		if got[k] != v {
@@ -288,6 +337,161 @@ func TestComposeClusterID(t *testing.T) {
 	for svc, env := range composeEnvs(t, c.Stream) {
 		if env["CLUSTER_ID"] != "existingClusterIdAAAAA" {
 			t.Errorf("%s: CLUSTER_ID %q; want the lab's", svc, env["CLUSTER_ID"])
+		}
+	}
+}
+
+// TestComposeSecured checks what a secured lab's compose export adds for every
+// preset: node certificates for the containers' names that chain to the export's
+// CA, the JAAS file with a section per SASL listener, passwords that stay out of
+// compose.yaml, and for SCRAM a format service per node with every user.
+func TestComposeSecured(t *testing.T) {
+	no := false
+	for _, sec := range []cluster.SecuritySpec{
+		{Preset: cluster.SecurityTLS}, {Preset: cluster.SecurityMTLS, Users: []cluster.UserSpec{{Name: "alice"}}},
+		{Preset: cluster.SecuritySCRAM, Users: []cluster.UserSpec{{Name: "alice"}}}, {Preset: cluster.SecurityPlain},
+		{Preset: cluster.SecurityPlain, TLS: &no},
+	} {
+		name := sec.Preset
+		if sec.TLS != nil {
+			name += " without TLS"
+		}
+		t.Run(name, func(t *testing.T) {
+			lay := specLayout(t, cluster.Spec{Name: "sec", Nodes: cluster.NodesSpec{Controllers: 1, Brokers: 2}, Security: &sec})
+			res, err := Compose(lay, ComposeOptions{ClusterID: testClusterID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			files := map[string]File{}
+			for _, f := range res.Files {
+				files[f.Name] = f
+			}
+			compose := string(files["compose.yaml"].Data)
+			if strings.Contains(compose, "PRIVATE KEY") {
+				t.Error("compose.yaml holds a key")
+			}
+			pw := map[string]string{}
+			if f, ok := files["secrets/passwords"]; ok {
+				for _, line := range strings.Split(string(f.Data), "\n") {
+					if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(k, "#") {
+						pw[k] = v
+					}
+				}
+			}
+			if (sec.SASL() != "") != (len(pw) > 0) {
+				t.Fatalf("SASL %q, passwords %v", sec.SASL(), pw)
+			}
+			for u, p := range pw {
+				if strings.Contains(compose, p) {
+					t.Errorf("compose.yaml holds %s's password", u)
+				}
+				if !strings.Contains(string(files["secrets/admin.properties"].Data), pw["admin"]) {
+					t.Error("admin.properties lacks admin's password")
+				}
+			}
+			for name, f := range files {
+				secret := strings.HasPrefix(name, "secrets/") && name != "secrets/ca.crt"
+				if f.Secret != secret {
+					t.Errorf("%s: secret %v", name, f.Secret)
+				}
+			}
+
+			// Certificates: each node's, for its service name, localhost and
+			// 127.0.0.1, chaining to the CA; an mTLS client's for each user.
+			if sec.UsesTLS() {
+				roots := x509.NewCertPool()
+				if !roots.AppendCertsFromPEM(files["secrets/ca.crt"].Data) {
+					t.Fatal("secrets/ca.crt holds no certificate")
+				}
+				for _, n := range lay.Render.Nodes {
+					f, ok := files[fmt.Sprintf("secrets/node%d-keystore.pem", n.ID)]
+					if !ok {
+						t.Fatalf("no keystore for node %d", n.ID)
+					}
+					cert, err := tls.X509KeyPair(f.Data, f.Data)
+					if err != nil {
+						t.Fatalf("node %d keystore: %v", n.ID, err)
+					}
+					leaf, err := x509.ParseCertificate(cert.Certificate[0])
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, host := range []string{serviceName(n), "localhost", "127.0.0.1"} {
+						if _, err := leaf.Verify(x509.VerifyOptions{DNSName: host, Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}}); err != nil {
+							t.Errorf("node %d certificate for %s: %v", n.ID, host, err)
+						}
+					}
+				}
+				for _, u := range sec.Users {
+					if _, ok := files["secrets/"+u.Name+"-keystore.pem"]; ok != sec.ClientCertificates() {
+						t.Errorf("user %s: client certificate %v on %s", u.Name, ok, sec.Preset)
+					}
+				}
+			} else if _, ok := files["secrets/ca.crt"]; ok {
+				t.Error("a CA without TLS")
+			}
+
+			// JAAS: a section for each SASL listener, the nodes' login in each.
+			jaas := string(files["secrets/kafka_server_jaas.conf"].Data)
+			var want []string
+			switch {
+			case sec.SASL() != "" && !sec.UsesTLS():
+				want = []string{"client", "controller", "host"}
+			case sec.SASL() != "":
+				want = []string{"client", "host"}
+			}
+			for _, l := range want {
+				if !strings.Contains(jaas, l+".KafkaServer {\n  ") || !strings.Contains(jaas, `username="kraftlab-node" password="`+pw["kraftlab-node"]+`"`) {
+					t.Errorf("JAAS file lacks the %s listener's login:\n%s", l, jaas)
+				}
+			}
+			if want != nil && !strings.Contains(compose, "KAFKA_OPTS: -Djava.security.auth.login.config=/etc/kafka/secrets/kafka_server_jaas.conf") {
+				t.Error("no KAFKA_OPTS naming the JAAS file")
+			}
+
+			// SCRAM: every node formats with every user first.
+			scram := string(files["secrets/scram-users"].Data)
+			for _, n := range lay.Render.Nodes {
+				svc := serviceName(n)
+				_, format := files["format/"+svc+".properties"]
+				if format != (sec.SASL() == "SCRAM-SHA-512") || strings.Contains(compose, svc+"-format:") != format {
+					t.Errorf("%s: format service %v on %s", svc, format, sec.Preset)
+				}
+			}
+			for u, p := range pw {
+				if sec.SASL() == "SCRAM-SHA-512" && !strings.Contains(scram, "SCRAM-SHA-512=[name="+u+",password="+p+"]") {
+					t.Errorf("scram-users lacks %s", u)
+				}
+			}
+			if err := ValidateCompose(files["compose.yaml"].Data); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// A secured export's keys and passwords are never printed; in a directory they
+// are the owner's alone.
+func TestComposeSecuredWrite(t *testing.T) {
+	res, err := Compose(exampleLayout(t, "secured"), ComposeOptions{ClusterID: testClusterID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := Write(res, "-", &out); err == nil || !strings.Contains(err.Error(), "-o DIR") || out.Len() > 0 {
+		t.Fatalf("to stdout: %v, %d bytes", err, out.Len())
+	}
+	dir := t.TempDir()
+	if err := Write(res, dir, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range res.Files {
+		st, err := os.Stat(filepath.Join(dir, f.Name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Secret && st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v", f.Name, st.Mode().Perm())
 		}
 	}
 }

@@ -49,6 +49,9 @@ type File struct {
 	Data []byte `json:"-"`
 	// Executable files (format.sh) are written with mode 0755.
 	Executable bool `json:"-"`
+	// Secret files (keys, passwords) are written with mode 0600, and never to
+	// stdout.
+	Secret bool `json:"secret,omitempty"`
 }
 
 // Dropped is one property the export leaves out.
@@ -75,6 +78,15 @@ func (d Dropped) String() string {
 // left beside the new ones (and applied with them).
 func Write(res *Result, dest string, stdout io.Writer) error {
 	if dest == "" || dest == "-" {
+		var secrets []string
+		for _, f := range res.Files {
+			if f.Secret {
+				secrets = append(secrets, f.Name)
+			}
+		}
+		if len(secrets) > 0 {
+			return usage.Errorf("this export has %d files of keys and passwords besides %s, which are never printed: write it to a new or empty directory with -o DIR", len(secrets), res.Files[0].Name)
+		}
 		_, err := stdout.Write(res.Stream)
 		return err
 	}
@@ -92,7 +104,10 @@ func Write(res *Result, dest string, stdout io.Writer) error {
 			return fmt.Errorf("write export: %w", err)
 		}
 		mode := os.FileMode(0o644)
-		if f.Executable {
+		switch {
+		case f.Secret:
+			mode = 0o600
+		case f.Executable:
 			mode = 0o755
 		}
 		if err := os.WriteFile(path, f.Data, mode); err != nil {

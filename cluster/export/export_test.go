@@ -14,7 +14,7 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 // exampleLabs are the example lab files the golden files cover.
-var exampleLabs = []string{"combined-3", "isolated-3c-2b", "dynamic"}
+var exampleLabs = []string{"combined-3", "isolated-3c-2b", "dynamic", "secured"}
 
 // exampleLayout is the layout of an example lab file, planned in a fresh lab home
 // (the lab paths in properties are under /labs). Auto ports are turned off: the
