@@ -172,8 +172,15 @@ func Compose(lay *cluster.Layout, o ComposeOptions) (*Result, error) {
 		head = append(head, "Data stays inside each container ("+containerDataDir+"), as in apache/kafka's examples.")
 	}
 	if secrets != nil {
+		var own []string
+		if lay.Spec.Security.UsesTLS() {
+			own = append(own, "CA and keystores")
+		}
+		if lay.Spec.Security.SASL() != "" {
+			own = append(own, "passwords")
+		}
 		head = append(head,
-			"Security: "+lay.Spec.Security.Preset+", with the export's own CA and passwords in secrets/ (mounted at "+containerSecretsDir+").",
+			"Security: "+lay.Spec.Security.Preset+", with the export's own "+strings.Join(own, " and ")+" in secrets/ (mounted at "+containerSecretsDir+").",
 			"The containers run as uid 1000: the files in secrets/ are yours alone (0600), so chown them to 1000 if you are not.",
 			"As admin from this host: kafka-topics.sh --bootstrap-server "+bootstrap[0]+" --command-config secrets/admin.properties --list")
 	}

@@ -74,3 +74,47 @@ func exampleLabFiles(t testing.TB) []string {
 	}
 	return names
 }
+
+// presetSpecs are a small isolated lab (a controller-only node has no client
+// listener) under every security preset but the example's sasl-scram, for the
+// golden files per preset.
+func presetSpecs() map[string]cluster.Spec {
+	no := false
+	out := map[string]cluster.Spec{}
+	for name, sec := range map[string]cluster.SecuritySpec{
+		"tls":                  {Preset: cluster.SecurityTLS},
+		"mtls":                 {Preset: cluster.SecurityMTLS, Authorization: true, Users: []cluster.UserSpec{{Name: "alice"}}},
+		"sasl-plain":           {Preset: cluster.SecurityPlain, Users: []cluster.UserSpec{{Name: "alice"}}},
+		"sasl-scram-plaintext": {Preset: cluster.SecuritySCRAM, TLS: &no},
+	} {
+		out[name] = cluster.Spec{Name: name, Nodes: cluster.NodesSpec{Controllers: 1, Brokers: 2}, Security: &sec}
+	}
+	return out
+}
+
+// Golden files per security preset: what compose, Strimzi (which has no PLAIN
+// listener) and properties make of each.
+func TestPresetGolden(t *testing.T) {
+	for name, spec := range presetSpecs() {
+		t.Run(name, func(t *testing.T) {
+			lay := specLayout(t, spec)
+			res, err := Compose(lay, ComposeOptions{ClusterID: testClusterID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "compose-preset-"+name+".golden", append(res.Stream, "### report\n"+describe(res)...))
+			if spec.Security.SASL() != "PLAIN" {
+				res, err := Strimzi(lay, StrimziOptions{KafkaVersion: "4.2.0"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				golden(t, "strimzi-preset-"+name+".golden", append(res.Stream, "### report\n"+describe(res)...))
+			}
+			res, err = Properties(lay, PropertiesOptions{ClusterID: testClusterID, DirectoryIDs: testDirectoryIDs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "properties-preset-"+name+".golden", res.Stream)
+		})
+	}
+}
