@@ -165,13 +165,13 @@ func TestStrimziConfig(t *testing.T) {
 	}
 	// The lab profile's one-machine settings, but for the one the spec sets itself.
 	for _, k := range []string{"broker.heartbeat.interval.ms", "broker.session.timeout.ms", "controller.quorum.election.timeout.ms",
-		"controller.quorum.election.backoff.max.ms", "log.cleaner.dedupe.buffer.size"} {
+		"controller.quorum.election.backoff.max.ms", "replica.lag.time.max.ms", "log.cleaner.dedupe.buffer.size"} {
 		if !strings.Contains(reasons[k], "lab profile") {
 			t.Errorf("%s: dropped for %q; want the lab profile named", k, reasons[k])
 		}
 	}
-	if len(dropped) != 16 {
-		t.Errorf("%d dropped; want 16: the 9 layout keys, the user's ssl key, num.io.threads and 5 of the lab profile's; got %+v", len(dropped), dropped)
+	if len(dropped) != 17 {
+		t.Errorf("%d dropped; want 17: the 9 layout keys, the user's ssl key, num.io.threads and 6 of the lab profile's; got %+v", len(dropped), dropped)
 	}
 }
 
