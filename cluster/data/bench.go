@@ -68,6 +68,9 @@ const (
 	// than a batch, so no batch holds the same bytes twice and compression sees
 	// what it would see in per-record random values.
 	benchPoolBytes = 4 << 20
+	// benchMinPause is the least a paced benchmark waits to keep its rate, as
+	// ProducerPerformance's throttler.
+	benchMinPause = 2 * time.Millisecond
 	// benchConsumeIdle ends a consume benchmark that stopped receiving records
 	// before reaching the end it set out to read.
 	benchConsumeIdle = 15 * time.Second
@@ -84,6 +87,11 @@ type BenchProduceOptions struct {
 	Records    int64         // stop after this many records; 0 = no count bound
 	Bytes      int64         // stop after this many bytes of record values; 0 = none
 	Duration   time.Duration // stop handing over records after this long; 0 = none
+	// Rate paces the records handed over to this many a second on average since
+	// the start, as ProducerPerformance's --throughput does; 0 = as fast as the
+	// client takes them. Latency is measured from when a record is handed over,
+	// after any pause for the pace.
+	Rate int
 
 	// Producer settings; zero values take the defaults above.
 	Compression      string        // none, gzip, snappy, lz4 or zstd
@@ -138,6 +146,9 @@ func (o BenchProduceOptions) validate() error {
 	}
 	if o.Duration < 0 {
 		problems = append(problems, fmt.Errorf("duration %s: want 0 (no bound) or more", o.Duration))
+	}
+	if o.Rate < 0 {
+		problems = append(problems, fmt.Errorf("rate %d: want 0 (as fast as possible) or more records a second", o.Rate))
 	}
 	if _, err := compressionCodec(o.Compression); err != nil {
 		problems = append(problems, err)
@@ -194,6 +205,7 @@ type BenchProducerSettings struct {
 	LingerMs         float64 `json:"linger_ms"`
 	BatchMaxBytes    int32   `json:"batch_max_bytes"`
 	MaxBufferedBytes int     `json:"max_buffered_bytes"`
+	Rate             int     `json:"rate,omitempty"` // records/s asked for; 0 = unpaced
 }
 
 // BenchProduceReport is what a produce benchmark measured. MB is 10^6 bytes of
@@ -224,7 +236,7 @@ func BenchProduce(ctx context.Context, brokers []string, o BenchProduceOptions) 
 	o = o.withDefaults()
 	rep := BenchProduceReport{Topic: o.Topic, RecordSize: o.RecordSize, Settings: BenchProducerSettings{
 		Acks: "all", Idempotent: true, Compression: o.Compression, LingerMs: millis(o.Linger),
-		BatchMaxBytes: o.BatchMaxBytes, MaxBufferedBytes: o.MaxBufferedBytes,
+		BatchMaxBytes: o.BatchMaxBytes, MaxBufferedBytes: o.MaxBufferedBytes, Rate: o.Rate,
 	}}
 	if err := o.validate(); err != nil {
 		return rep, err
@@ -260,6 +272,17 @@ func BenchProduce(ctx context.Context, brokers []string, o BenchProduceOptions) 
 	start := time.Now()
 	stats.start(start)
 	for i := int64(0); i < limit; i++ {
+		if o.Rate > 0 {
+			// Ahead of the pace by more than a couple of milliseconds: wait (a
+			// sleep per record would cost more than it paces).
+			due := start.Add(time.Duration(float64(i) / float64(o.Rate) * float64(time.Second)))
+			if ahead := time.Until(due); ahead >= benchMinPause {
+				select {
+				case <-time.After(ahead):
+				case <-ctx.Done():
+				}
+			}
+		}
 		sent := time.Now()
 		if o.Duration > 0 && sent.Sub(start) >= o.Duration {
 			rep.StoppedBy = "duration"

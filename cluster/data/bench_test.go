@@ -79,6 +79,19 @@ func TestBenchProduceBounds(t *testing.T) {
 	}
 }
 
+// A paced run cannot finish sooner than its pace allows (a lower bound, which a
+// slow machine only makes longer), and says it was paced.
+func TestBenchProduceRate(t *testing.T) {
+	brokers, _ := fakeCluster(t, 1, kfake.SeedTopics(2, "bench"))
+	rep, err := BenchProduce(testContext(t), brokers, BenchProduceOptions{Topic: "bench", RecordSize: 100, Records: 400, Rate: 2000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Records != 400 || rep.Seconds < 0.19 || rep.Settings.Rate != 2000 {
+		t.Errorf("400 records at 2000/s: %d in %.3fs, rate %d; want 400 in at least 0.2s", rep.Records, rep.Seconds, rep.Settings.Rate)
+	}
+}
+
 func TestBenchErrors(t *testing.T) {
 	brokers, _ := fakeCluster(t, 1, kfake.SeedTopics(1, "empty"))
 	ctx := testContext(t)
@@ -93,6 +106,7 @@ func TestBenchErrors(t *testing.T) {
 		{name: "every bad option at once", opts: BenchProduceOptions{Topic: "a b", Records: -1, Compression: "brotli", RecordSize: MaxRecordSize + 1},
 			wantErr: "4 problems", wantUsage: true},
 		{name: "linger over a minute", opts: BenchProduceOptions{Topic: "empty", Linger: time.Hour}, wantErr: "linger 1h0m0s: want at most 1m", wantUsage: true},
+		{name: "negative rate", opts: BenchProduceOptions{Topic: "empty", Rate: -5}, wantErr: "rate -5", wantUsage: true},
 		{name: "buffer smaller than a record", opts: BenchProduceOptions{Topic: "empty", RecordSize: 2000, MaxBufferedBytes: 1000}, wantErr: "max buffered bytes 1000", wantUsage: true},
 	}
 	for _, tt := range tests {

@@ -82,6 +82,7 @@ acknowledgement, as Kafka's kafka-producer-perf-test measures it.`,
 	fs.DurationVar(&o.Linger, "linger", data.DefaultBenchLinger, "how long a partition's batch waits for more records (0: not at all)")
 	fs.Int32Var(&o.BatchMaxBytes, "batch-max-bytes", data.DefaultBenchBatchMaxBytes, "largest record batch")
 	fs.IntVar(&o.MaxBufferedBytes, "max-buffered-bytes", data.DefaultBenchMaxBufferedBytes, "bytes of records waiting for an acknowledgement before producing blocks")
+	fs.IntVar(&o.Rate, "rate", 0, "records a second, paced as kafka-producer-perf-test's --throughput (0: as fast as possible)")
 	return cmd
 }
 
@@ -124,6 +125,9 @@ func printBenchProduce(w io.Writer, g *globals, rep data.BenchProduceReport) err
 		rep.LatencyAvgMs, rep.LatencyP50Ms, rep.LatencyP95Ms, rep.LatencyP99Ms, rep.LatencyMaxMs)
 	fmt.Fprintf(w, "  producer  acks=%s, idempotent, compression %s, linger %gms, batches up to %d bytes, %d bytes buffered\n",
 		s.Acks, s.Compression, s.LingerMs, s.BatchMaxBytes, s.MaxBufferedBytes)
+	if s.Rate > 0 {
+		fmt.Fprintf(w, "  paced     at %d records/s\n", s.Rate)
+	}
 	return nil
 }
 
