@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -269,5 +270,43 @@ func TestForeignDirectoriesAreLeftAlone(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(target); len(entries) != 0 {
 		t.Errorf("something was written through the symlink: %v", entries)
+	}
+}
+
+// Controllers stop in waves that keep a majority of the voters alive until the
+// last, which goes at once.
+func TestVoterWaves(t *testing.T) {
+	nodes := func(n int) []node {
+		out := make([]node, n)
+		for i := range out {
+			out[i].Node.ID = i + 1
+		}
+		return out
+	}
+	sizes := func(waves [][]node) []int {
+		var out []int
+		for _, w := range waves {
+			out = append(out, len(w))
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		live, voters int
+		want         []int
+	}{
+		{0, 3, nil}, {1, 1, []int{1}}, {3, 3, []int{3}}, {2, 3, []int{2}},
+		{5, 5, []int{2, 3}}, {9, 9, []int{4, 5}}, {7, 9, []int{2, 5}}, {4, 5, []int{1, 3}},
+	} {
+		got := voterWaves(nodes(tt.live), tt.voters)
+		if !slices.Equal(sizes(got), tt.want) {
+			t.Errorf("%d live of %d voters: waves %v, want %v", tt.live, tt.voters, sizes(got), tt.want)
+		}
+		seen := 0
+		for _, w := range got {
+			seen += len(w)
+		}
+		if seen != tt.live {
+			t.Errorf("%d live: %d stopped", tt.live, seen)
+		}
 	}
 }

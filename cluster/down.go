@@ -126,12 +126,34 @@ func (l *Lab) stopAll(ctx context.Context, timeout time.Duration, res *DownResul
 			brokersOnly = append(brokersOnly, n)
 		}
 	}
-	for _, group := range [][]node{brokersOnly, rest} {
+	for _, group := range append([][]node{brokersOnly}, voterWaves(rest, l.voters())...) {
 		if err := l.stopGroup(ctx, group, timeout, res); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// voterWaves splits the live controllers of a quorum of voters into groups to
+// stop one after the other, so that the quorum keeps a majority until the last
+// group: a combined node's controlled shutdown needs an active controller, and
+// one that loses it waits up to 5 minutes. Each wave stops as many as the
+// majority can spare; three or fewer, or none to spare, go at once, as three
+// combined nodes do cleanly (the last voter is let go once its logs are closed).
+// Nine combined nodes stopped at once sometimes lost the quorum before every node
+// had its shutdown approved, and waited out the timeout.
+func voterWaves(live []node, voters int) [][]node {
+	var waves [][]node
+	majority := voters/2 + 1
+	for len(live) > 3 && len(live)-majority >= 1 {
+		n := len(live) - majority
+		waves = append(waves, live[:n])
+		live = live[n:]
+	}
+	if len(live) > 0 {
+		waves = append(waves, live)
+	}
+	return waves
 }
 
 // stopGroup stops nodes concurrently, recording which needed SIGKILL, and clears
