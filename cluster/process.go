@@ -132,48 +132,72 @@ func (l *Lab) stopNode(ctx context.Context, n node, timeout time.Duration) (kill
 	}
 	tctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	lastVoter := false
+	var lost time.Time // when the quorum was first seen without a majority
+	done, stuck := false, false
 	err = step.Poll(tctx, fmt.Sprintf("node %d to exit", n.ID), pollInterval, func(context.Context) (bool, string, error) {
-		lastVoter = l.lastVoterDone(n)
-		return lastVoter || !l.alive(n), "", nil
-	})
-	if err == nil {
-		if lastVoter {
-			return false, l.killNode(ctx, n)
+		if !l.quorumLost(n) {
+			return !l.alive(n), "", nil
 		}
-		return false, nil
+		if lost.IsZero() {
+			lost = time.Now()
+		}
+		done = l.logsClosed(n)
+		stuck = !done && time.Since(lost) >= stuckGrace
+		return done || stuck || !l.alive(n), "", nil
+	})
+	switch {
+	case err != nil:
+		return true, l.killNode(ctx, n)
+	case stuck:
+		return true, l.killNode(ctx, n)
+	case done:
+		return false, l.killNode(ctx, n)
 	}
-	return true, l.killNode(ctx, n)
+	return false, nil
 }
+
+// stuckGrace is how long a node may go on closing its logs once the quorum has
+// lost its majority. A broker whose controlled shutdown was not approved before
+// then waits 5 minutes (hard-coded in Kafka's BrokerServer) for a controller that
+// cannot come back; SIGKILL then costs what the timeout would, sooner.
+const stuckGrace = 5 * time.Second
 
 // cleanShutdownFile is what a broker's log manager writes into each log directory
 // as the last step of closing its logs; the next start finds it and skips log
 // recovery.
 const cleanShutdownFile = ".kafka_cleanshutdown"
 
-// lastVoterDone reports whether node n, asked to stop, is the last live
-// controller of a quorum of several and has nothing left to do but wait. A KRaft
-// voter that shuts down as quorum leader waits up to 5 s (hard-coded in Kafka's
-// KafkaRaftClientDriver) for another voter to take over; with every other voter
-// gone none can, so the last one of a lab going down always waits the 5 s out.
+// quorumLost reports whether node n, asked to stop, is a controller of a quorum
+// of several that has lost its majority: fewer than half the voters run. Nothing
+// it does then needs the quorum but its broker's controlled shutdown, which was
+// either approved already or never will be.
+func (l *Lab) quorumLost(n node) bool {
+	voters := l.voters()
+	if !n.IsController() || voters < 2 || !l.alive(n) {
+		return false
+	}
+	live := 0
+	for _, o := range l.nodes() {
+		if o.IsController() && l.alive(o) {
+			live++
+		}
+	}
+	return live < voters/2+1
+}
+
+// logsClosed reports whether node n has nothing left to do but wait: a voter
+// that shuts down as quorum leader waits up to 5 s (hard-coded in Kafka's
+// KafkaRaftClientDriver) for another voter to take over, which a quorum without
+// a majority cannot; the last voter of a lab going down always waits it out.
 // Once its broker, if it has one, has closed its logs (the clean-shutdown marker
 // is written), SIGKILL loses nothing: the data logs are closed, and the metadata
 // log is recovered from its start on every start, clean or not.
-func (l *Lab) lastVoterDone(n node) bool {
-	if !n.IsController() || l.voters() < 2 {
-		return false
+func (l *Lab) logsClosed(n node) bool {
+	if !n.IsBroker() {
+		return true
 	}
-	for _, o := range l.nodes() {
-		if o.ID != n.ID && o.IsController() && l.alive(o) {
-			return false
-		}
-	}
-	if n.IsBroker() {
-		if _, err := os.Lstat(filepath.Join(l.dir.DataDir(n.ID), cleanShutdownFile)); err != nil {
-			return false
-		}
-	}
-	return l.alive(n)
+	_, err := os.Lstat(filepath.Join(l.dir.DataDir(n.ID), cleanShutdownFile))
+	return err == nil
 }
 
 // killNode SIGKILLs node n's process (only if it is still the recorded one) and

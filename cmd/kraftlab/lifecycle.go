@@ -406,7 +406,7 @@ func newDownCommand(g *globals) *cobra.Command {
 				fmt.Fprintf(w, "Stopped lab %q (nodes %v)\n", res.Name, res.Stopped)
 			}
 			if len(res.Killed) > 0 {
-				fmt.Fprintf(w, "Nodes %v did not shut down within --timeout %s and were killed (SIGKILL); their next start recovers their logs\n", res.Killed, o.Timeout)
+				fmt.Fprintf(w, "Nodes %v were killed (SIGKILL): not shut down within --timeout %s, or waiting for a quorum that had lost its majority; their next start recovers their logs\n", res.Killed, o.Timeout)
 			}
 			if res.Warning != "" {
 				fmt.Fprintf(cmd.ErrOrStderr(), "WARNING: %s\n", res.Warning)
