@@ -129,10 +129,7 @@ func copyTree(from, to string, edit func(rel string, b []byte) ([]byte, error)) 
 		dst := filepath.Join(to, rel)
 		switch {
 		case d.IsDir():
-			if info, err := os.Lstat(dst); err == nil && (info.Mode()&fs.ModeSymlink != 0 || !info.IsDir()) {
-				return fmt.Errorf("%s exists and is not a directory", dst)
-			}
-			return os.MkdirAll(dst, 0o700)
+			return labdir.Mkdir(dst)
 		case !d.Type().IsRegular():
 			return fmt.Errorf("%s is not a regular file", path)
 		}

@@ -72,18 +72,23 @@ func Install(ctx context.Context, o dist.Options) (*dist.Runtime, error) {
 // cache, whatever the runtime came from (a Kafka home is the user's and is never
 // written to).
 func namesFile(o dist.Options, version string) string {
-	cache := o.CacheDir
-	if cache == "" {
-		cache, _ = dist.DefaultCacheDir()
+	return filepath.Join(runtimeCache(o), "config-names", "kafka-"+version+".txt")
+}
+
+// runtimeCache is the runtime cache directory: the options' own, or the default.
+func runtimeCache(o dist.Options) string {
+	if o.CacheDir != "" {
+		return o.CacheDir
 	}
-	return filepath.Join(cache, "config-names", "kafka-"+version+".txt")
+	cache, _ := dist.DefaultCacheDir()
+	return cache
 }
 
 // storageTemplateDir is where the storage StorageTool formatted for a release's
 // throwaway broker is kept (meta.properties and bootstrap.checkpoint): a static
 // lab's nodes are formatted by copying it (format.go), without a JVM.
 func storageTemplateDir(o dist.Options, version string) string {
-	return filepath.Join(filepath.Dir(filepath.Dir(namesFile(o, version))), "formatted", "kafka-"+version)
+	return filepath.Join(runtimeCache(o), "formatted", "kafka-"+version)
 }
 
 // wantArchives reports whether rt should get class-data archives it lacks: a cached

@@ -146,9 +146,7 @@ func (l *Lab) stopNode(ctx context.Context, n node, timeout time.Duration) (kill
 		return done || stuck || !l.alive(n), "", nil
 	})
 	switch {
-	case err != nil:
-		return true, l.killNode(ctx, n)
-	case stuck:
+	case err != nil || stuck:
 		return true, l.killNode(ctx, n)
 	case done:
 		return false, l.killNode(ctx, n)

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -23,13 +22,7 @@ import (
 // --format env' prints, as a user's own program would build them.
 func (l *lab) clientOpts(t *testing.T, user string) []kgo.Opt {
 	t.Helper()
-	env := map[string]string{}
-	sc := bufio.NewScanner(strings.NewReader(l.must("client-config", "--format", "env", "--user", user).stdout))
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), "="); ok && !strings.HasPrefix(k, "#") {
-			env[k] = v
-		}
-	}
+	env := keyValues(l.must("client-config", "--format", "env", "--user", user).stdout)
 	var opts []kgo.Opt
 	if ca := env["KAFKA_TLS_CA_FILE"]; ca != "" {
 		cfg := &tls.Config{RootCAs: x509.NewCertPool()}

@@ -197,7 +197,11 @@ func Remove(d Dir) error {
 
 // MkdirNode creates a directory inside the lab (a node's dir, its data or logs),
 // refusing one that exists as a symbolic link.
-func (d Dir) MkdirNode(path string) error {
+func (d Dir) MkdirNode(path string) error { return Mkdir(path) }
+
+// Mkdir creates directory path (0700, with its parents), refusing one that exists
+// as a symbolic link or as anything but a directory.
+func Mkdir(path string) error {
 	if info, err := os.Lstat(path); err == nil {
 		if info.Mode()&fs.ModeSymlink != 0 || !info.IsDir() {
 			return fmt.Errorf("%s exists and is not a directory kraftlab made; remove it or purge the lab", path)
