@@ -16,6 +16,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kraftlab/kraftlab/cluster/data"
 	"github.com/kraftlab/kraftlab/cluster/internal/kraft"
 	"github.com/kraftlab/kraftlab/cluster/internal/step"
 	"github.com/kraftlab/kraftlab/cluster/internal/topicadmin"
@@ -156,14 +157,16 @@ func (l *Lab) waitForBrokers(ctx context.Context, expected []node, check func() 
 	})
 }
 
-// client is a franz-go client for the lab's brokers, connecting as admin.
+// client is a franz-go client for the lab's brokers, connecting as admin, made by
+// data.NewClient: its short metadata age matters here too, as kadm's Metadata
+// answers from a cache that age keeps (franz-go's 5 s held every poll of partition
+// leaders and ISRs up to 5 s behind).
 func (l *Lab) client(opts ...kgo.Opt) (*kgo.Client, error) {
 	sec, err := l.ClientOpts(AdminUser)
 	if err != nil {
 		return nil, err
 	}
-	all := append(append([]kgo.Opt{kgo.SeedBrokers(l.BootstrapServers()...), kgo.Dialer(kraft.DialListening)}, sec...), opts...)
-	return kgo.NewClient(all...)
+	return data.NewClient(l.BootstrapServers(), append(append([]kgo.Opt{kgo.Dialer(kraft.DialListening)}, sec...), opts...)...)
 }
 
 // ensureTopics creates the spec's topics that do not exist yet, each returning

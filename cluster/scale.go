@@ -345,7 +345,7 @@ func (l *Lab) otherBrokers(id int) (*kgo.Client, error) {
 	if len(rest) == 0 {
 		return nil, fmt.Errorf("lab %q has no other broker running; 'kraftlab up' starts its nodes", l.Name())
 	}
-	return kgo.NewClient(kgo.SeedBrokers(rest...), kgo.DialTimeout(2*time.Second))
+	return l.client(kgo.SeedBrokers(rest...))
 }
 
 func unregisterBroker(ctx context.Context, cl *kgo.Client, id int) error {

@@ -15,13 +15,16 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kraftlab/kraftlab/cluster"
+	"github.com/kraftlab/kraftlab/cluster/data"
 	"github.com/kraftlab/kraftlab/cluster/internal/kraft"
 	"github.com/kraftlab/kraftlab/cluster/internal/topicadmin"
 )
 
 // Client returns a franz-go client of the lab's brokers, closed when the test
 // ends. opts come after the lab's own (seed brokers, a dialer that waits for a
-// restarted broker's listener), so they can change any of them.
+// restarted broker's listener, and data.NewClient's: a metadata age of 250 ms, so
+// a moved partition leader is found at once after a fault), so they can change
+// any of them.
 func (l *Lab) Client(t testing.TB, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
 	return l.ClientAs(t, cluster.AdminUser, opts...)
@@ -39,8 +42,7 @@ func (l *Lab) ClientAs(t testing.TB, user string, opts ...kgo.Opt) *kgo.Client {
 	if err != nil {
 		t.Fatalf("kafkatest: client of lab %s as %s: %v", l.name, user, err)
 	}
-	all := append(append([]kgo.Opt{kgo.SeedBrokers(l.brokers...), kgo.Dialer(kraft.DialListening)}, sec...), opts...)
-	cl, err := kgo.NewClient(all...)
+	cl, err := data.NewClient(l.brokers, append(append([]kgo.Opt{kgo.Dialer(kraft.DialListening)}, sec...), opts...)...)
 	if err != nil {
 		t.Fatalf("kafkatest: client of lab %s: %v", l.name, err)
 	}
