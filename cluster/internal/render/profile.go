@@ -48,7 +48,7 @@ var labProperties = []ProfileProperty{
 	{"broker.session.timeout.ms", "2000", "A broker silent for 2 s is fenced (Kafka: 9000): a killed node's partitions move on, and its restart can register, within 2 s"},
 	{"controller.quorum.election.timeout.ms", "250", "Voters wait 250-500 ms before an election (Kafka: 1000-2000 ms), at start-up and after the quorum leader dies"},
 	{"controller.quorum.election.backoff.max.ms", "250", "A lost election is retried within 250 ms (Kafka: 1000)"},
-	{"replica.lag.time.max.ms", "2000", "A follower 2 s behind leaves the ISR (Kafka: 30000), so acks=all writes go on without a killed follower as soon as a controller takes the change, before the node is fenced"},
+	{"replica.lag.time.max.ms", "1500", "A follower 1.5 s behind leaves the ISR (Kafka: 30000), so acks=all writes go on without a killed follower as soon as a controller takes the change, before the node is fenced"},
 	{"log.cleaner.dedupe.buffer.size", "4194304", "The log cleaner's dedupe map takes 4 MiB of heap (Kafka: 128 MiB, allocated and touched at start: 128 MB of RSS a node)"},
 }
 
